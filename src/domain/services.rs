@@ -1,0 +1,410 @@
+//! The domain services: every read and write of the GraphQL layer goes through here.
+
+use std::collections::HashSet;
+
+use chrono::Utc;
+
+use super::model::{Agreement, Alliance, Organization, PartialDate, Region, Report, ReportedCount, Source, Subject};
+use super::query::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
+};
+use crate::error::{AppError, AppResult, Problem};
+use crate::store::organizations::OrganizationRecord;
+use crate::store::{self, Store, StoreError};
+
+/// Entry point to the domain. Cheap to clone; one per process, shared by all requests.
+#[derive(Clone, Debug)]
+pub struct Services {
+    store: Store,
+}
+
+/// Longest accepted search text.
+const MAX_SEARCH_LEN: usize = 100;
+
+/// Checks the shape of a region code: six digits (GB/T 2260), optionally followed by
+/// `-slug` segments of lowercase ASCII letters and digits for units below county level.
+pub fn is_region_code(code: &str) -> bool {
+    let mut parts = code.split('-');
+    let head = parts.next().unwrap_or_default();
+    head.len() == 6
+        && head.bytes().all(|b| b.is_ascii_digit())
+        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+}
+
+/// Checks a page request's size and fills in the default.
+pub fn page_size(first: Option<i32>, path: &str) -> AppResult<usize> {
+    match first {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(n) if (0..=MAX_PAGE_SIZE as i32).contains(&n) => Ok(n as usize),
+        Some(n) => Err(AppError::bad_input(path, format!("must be between 0 and {MAX_PAGE_SIZE}, got {n}"))),
+    }
+}
+
+fn search_text(text: Option<String>, path: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let text = text?.trim().to_owned();
+    if text.is_empty() {
+        problems.push(Problem::new(path, "must not be empty (omit it to match everything)"));
+    } else if text.chars().count() > MAX_SEARCH_LEN {
+        problems.push(Problem::new(path, format!("must be at most {MAX_SEARCH_LEN} characters")));
+    }
+    Some(text)
+}
+
+fn problems_or<T>(problems: Vec<Problem>, value: T) -> AppResult<T> {
+    if problems.is_empty() { Ok(value) } else { Err(AppError::BadUserInput(problems)) }
+}
+
+/// What a client sends to create or replace an organization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrganizationInput {
+    pub key: String,
+    pub name: String,
+    pub short_name: Option<String>,
+    pub kind: super::model::OrganizationKind,
+    pub sector: Option<super::model::OrganizationSector>,
+    pub region_code: Option<String>,
+    pub parent_id: Option<i64>,
+    pub founded: Option<PartialDate>,
+    pub members: Option<ReportedCount>,
+    pub executives: Option<ReportedCount>,
+}
+
+impl Services {
+    /// Services over a store.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// The underlying store (for health checks and tests).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    // ---- regions ------------------------------------------------------------------------------
+
+    /// The region with this code; `NOT_FOUND` if none, `BAD_USER_INPUT` if the code is malformed.
+    pub async fn region(&self, code: &str) -> AppResult<Region> {
+        self.check_region_exists(code, "code").await
+    }
+
+    async fn check_region_exists(&self, code: &str, path: &str) -> AppResult<Region> {
+        if !is_region_code(code) {
+            return Err(AppError::bad_input(
+                path,
+                format!(
+                    "{code:?} is not a region code (six GB/T 2260 digits, e.g. \"110112\", optionally followed by \"-slug\" parts)"
+                ),
+            ));
+        }
+        store::regions::by_codes(&self.store, &[code.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound(format!("no region has code {code}")))
+    }
+
+    /// Checks that a region referenced by a filter or input exists, as an input problem.
+    async fn check_region_ref(&self, code: &str, path: &str, problems: &mut Vec<Problem>) -> AppResult<()> {
+        match self.check_region_exists(code, path).await {
+            Ok(_) => Ok(()),
+            Err(AppError::NotFound(message)) => {
+                problems.push(Problem::new(path, message));
+                Ok(())
+            }
+            Err(AppError::BadUserInput(mut p)) => {
+                problems.append(&mut p);
+                Ok(())
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Regions by code, for loaders; unknown codes are absent.
+    pub async fn regions_by_codes(&self, codes: &[String]) -> AppResult<Vec<Region>> {
+        Ok(store::regions::by_codes(&self.store, codes).await?)
+    }
+
+    /// Children of each region, for loaders.
+    pub async fn region_children(&self, parents: &[String]) -> AppResult<Vec<Region>> {
+        Ok(store::regions::children_of(&self.store, parents).await?)
+    }
+
+    /// Ancestors of each region (nearest first), for loaders.
+    pub async fn region_ancestors(&self, codes: &[String]) -> AppResult<Vec<(String, Region)>> {
+        Ok(store::regions::ancestors_of(&self.store, codes).await?)
+    }
+
+    /// Validates a region filter: referenced regions must exist, texts must be sensible.
+    pub async fn check_region_filter(&self, mut filter: RegionFilter, path: &str) -> AppResult<RegionFilter> {
+        let mut problems = Vec::new();
+        for (field, code) in [("parent", &filter.parent), ("ancestor", &filter.ancestor)] {
+            if let Some(code) = code {
+                self.check_region_ref(code, &format!("{path}.{field}"), &mut problems).await?;
+            }
+        }
+        filter.name_contains = search_text(filter.name_contains, &format!("{path}.nameContains"), &mut problems);
+        problems_or(problems, filter)
+    }
+
+    /// A page of regions (the filter must have passed [`Services::check_region_filter`]).
+    pub async fn regions(&self, filter: &RegionFilter, page: &PageRequest<String>) -> AppResult<Page<Region>> {
+        Ok(store::regions::list(&self.store, filter, page).await?)
+    }
+
+    /// How many regions match a (checked) filter.
+    pub async fn count_regions(&self, filter: &RegionFilter) -> AppResult<i64> {
+        Ok(store::regions::count(&self.store, filter).await?)
+    }
+
+    // ---- alliances ----------------------------------------------------------------------------
+
+    /// The alliance with this slug.
+    pub async fn alliance(&self, slug: &str) -> AppResult<Alliance> {
+        store::alliances::by_slugs(&self.store, &[slug.to_owned()])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound(format!("no alliance has slug {slug:?}")))
+    }
+
+    /// Every alliance, ordered by slug.
+    pub async fn alliances(&self) -> AppResult<Vec<Alliance>> {
+        Ok(store::alliances::all(&self.store).await?)
+    }
+
+    /// Alliances by id, for loaders.
+    pub async fn alliances_by_ids(&self, ids: &[i64]) -> AppResult<Vec<Alliance>> {
+        Ok(store::alliances::by_ids(&self.store, ids).await?)
+    }
+
+    /// Members of each alliance, for loaders.
+    pub async fn alliance_members(&self, ids: &[i64]) -> AppResult<Vec<(i64, Region)>> {
+        Ok(store::alliances::members_of(&self.store, ids).await?)
+    }
+
+    /// Alliances of each region, for loaders.
+    pub async fn region_alliances(&self, codes: &[String]) -> AppResult<Vec<(String, Alliance)>> {
+        Ok(store::alliances::of_regions(&self.store, codes).await?)
+    }
+
+    /// Agreements of each alliance, for loaders.
+    pub async fn alliance_agreements(&self, ids: &[i64]) -> AppResult<Vec<Agreement>> {
+        Ok(store::alliances::agreements_of(&self.store, ids).await?)
+    }
+
+    /// Agreements by id, for loaders.
+    pub async fn agreements_by_ids(&self, ids: &[i64]) -> AppResult<Vec<Agreement>> {
+        Ok(store::alliances::agreements_by_ids(&self.store, ids).await?)
+    }
+
+    /// Parties of each agreement, for loaders.
+    pub async fn agreement_parties(&self, ids: &[i64]) -> AppResult<Vec<(i64, Region)>> {
+        Ok(store::alliances::parties_of(&self.store, ids).await?)
+    }
+
+    // ---- organizations ------------------------------------------------------------------------
+
+    /// The organization with this id.
+    pub async fn organization(&self, id: i64) -> AppResult<Organization> {
+        store::organizations::by_ids(&self.store, &[id])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound(format!("no organization has id {id}")))
+    }
+
+    /// Organizations by id, for loaders.
+    pub async fn organizations_by_ids(&self, ids: &[i64]) -> AppResult<Vec<Organization>> {
+        Ok(store::organizations::by_ids(&self.store, ids).await?)
+    }
+
+    /// Children of each organization, for loaders.
+    pub async fn organization_children(&self, ids: &[i64]) -> AppResult<Vec<Organization>> {
+        Ok(store::organizations::children_of(&self.store, ids).await?)
+    }
+
+    /// Validates an organization filter.
+    pub async fn check_organization_filter(
+        &self,
+        mut filter: OrganizationFilter,
+        path: &str,
+    ) -> AppResult<OrganizationFilter> {
+        let mut problems = Vec::new();
+        if let Some(code) = &filter.region {
+            self.check_region_ref(code, &format!("{path}.region"), &mut problems).await?;
+        }
+        filter.name_contains = search_text(filter.name_contains, &format!("{path}.nameContains"), &mut problems);
+        problems_or(problems, filter)
+    }
+
+    /// A page of organizations matching a checked filter.
+    pub async fn organizations(
+        &self,
+        filter: &OrganizationFilter,
+        page: &PageRequest<i64>,
+    ) -> AppResult<Page<Organization>> {
+        Ok(store::organizations::list(&self.store, filter, page).await?)
+    }
+
+    /// How many organizations match a checked filter.
+    pub async fn count_organizations(&self, filter: &OrganizationFilter) -> AppResult<i64> {
+        Ok(store::organizations::count_matching(&self.store, filter).await?)
+    }
+
+    async fn check_organization_input(&self, input: &OrganizationInput, path: &str) -> AppResult<OrganizationRecord> {
+        let mut problems = Vec::new();
+        let key_ok = !input.key.is_empty()
+            && input.key.len() <= 100
+            && input.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !key_ok {
+            problems.push(Problem::new(
+                format!("{path}.key"),
+                "must be 1–100 characters of lowercase ASCII letters, digits and hyphens",
+            ));
+        }
+        let name = input.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            problems.push(Problem::new(format!("{path}.name"), "must be 1–200 characters"));
+        }
+        let short_name = input.short_name.as_ref().map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        if short_name.as_ref().is_some_and(|s| s.chars().count() > 100) {
+            problems.push(Problem::new(format!("{path}.shortName"), "must be at most 100 characters"));
+        }
+        if let Some(code) = &input.region_code {
+            self.check_region_ref(code, &format!("{path}.regionCode"), &mut problems).await?;
+        }
+        if let Some(parent) = input.parent_id
+            && store::organizations::by_ids(&self.store, &[parent]).await?.is_empty()
+        {
+            problems.push(Problem::new(format!("{path}.parent"), format!("no organization has id {parent}")));
+        }
+        if let Some(founded) = input.founded {
+            if founded.date > Utc::now().date_naive() {
+                problems.push(Problem::new(format!("{path}.founded.date"), "must not be in the future"));
+            }
+            if founded.date != founded.precision_start() {
+                problems.push(Problem::new(
+                    format!("{path}.founded.date"),
+                    "must be the first day of the month (precision MONTH) or of the year (precision YEAR)",
+                ));
+            }
+        }
+        for (field, count) in [("memberCount", input.members), ("executiveCount", input.executives)] {
+            if count.is_some_and(|c| c.value < 0) {
+                problems.push(Problem::new(format!("{path}.{field}.value"), "must not be negative"));
+            }
+        }
+        problems_or(
+            problems,
+            OrganizationRecord {
+                key: input.key.clone(),
+                name,
+                short_name,
+                kind: input.kind,
+                sector: input.sector,
+                region_code: input.region_code.clone(),
+                parent_id: input.parent_id,
+                founded: input.founded,
+                members: input.members,
+                executives: input.executives,
+            },
+        )
+    }
+
+    /// Creates an organization. Re-submitting the same input returns the existing organization;
+    /// reusing its key with different data is a `CONFLICT`.
+    pub async fn create_organization(&self, input: &OrganizationInput) -> AppResult<Organization> {
+        let record = self.check_organization_input(input, "input").await?;
+        if let Some(existing) = store::organizations::by_key(&self.store, &record.key).await? {
+            return if record_of(&existing) == record { Ok(existing) } else { Err(conflict_on_key(&record.key)) };
+        }
+        let mut tx = self.store.begin().await?;
+        let id = store::organizations::insert(&mut tx, &record).await.map_err(|e| match e {
+            StoreError::Constraint { .. } => conflict_on_key(&record.key),
+            other => other.into(),
+        })?;
+        tx.commit().await?;
+        self.organization(id).await
+    }
+
+    /// Replaces an organization's fields. The key may not change; the parent may not be the
+    /// organization itself or one of its descendants.
+    pub async fn update_organization(&self, id: i64, input: &OrganizationInput) -> AppResult<Organization> {
+        let existing = self.organization(id).await?;
+        let record = self.check_organization_input(input, "input").await?;
+        if record.key != existing.key {
+            return Err(AppError::bad_input("input.key", format!("cannot change; it is {:?}", existing.key)));
+        }
+        if record_of(&existing) == record {
+            return Ok(existing);
+        }
+        let mut tx = self.store.begin().await?;
+        if let Some(parent) = record.parent_id
+            && store::organizations::is_self_or_ancestor(&mut tx, id, parent).await?
+        {
+            return Err(AppError::bad_input("input.parent", "would make the organization its own ancestor"));
+        }
+        store::organizations::update(&mut tx, id, &record).await?;
+        tx.commit().await?;
+        self.organization(id).await
+    }
+
+    // ---- reports and provenance ---------------------------------------------------------------
+
+    /// The report with this id.
+    pub async fn report(&self, id: i64) -> AppResult<Report> {
+        store::reports::by_ids(&self.store, &[id])
+            .await?
+            .pop()
+            .ok_or_else(|| AppError::NotFound(format!("no report has id {id}")))
+    }
+
+    /// Reports by id, for loaders.
+    pub async fn reports_by_ids(&self, ids: &[i64]) -> AppResult<Vec<Report>> {
+        Ok(store::reports::by_ids(&self.store, ids).await?)
+    }
+
+    /// Validates a report filter.
+    pub async fn check_report_filter(&self, mut filter: ReportFilter, path: &str) -> AppResult<ReportFilter> {
+        let mut problems = Vec::new();
+        if let Some(code) = &filter.region {
+            self.check_region_ref(code, &format!("{path}.region"), &mut problems).await?;
+        }
+        filter.title_contains = search_text(filter.title_contains, &format!("{path}.titleContains"), &mut problems);
+        problems_or(problems, filter)
+    }
+
+    /// A page of reports matching a checked filter.
+    pub async fn reports(&self, filter: &ReportFilter, page: &PageRequest<i64>) -> AppResult<Page<Report>> {
+        Ok(store::reports::list(&self.store, filter, page).await?)
+    }
+
+    /// How many reports match a checked filter.
+    pub async fn count_reports(&self, filter: &ReportFilter) -> AppResult<i64> {
+        Ok(store::reports::count(&self.store, filter).await?)
+    }
+
+    /// Sources of each subject, for loaders.
+    pub async fn sources(&self, subjects: &[Subject]) -> AppResult<Vec<(Subject, Source)>> {
+        let unique: Vec<Subject> = subjects.iter().cloned().collect::<HashSet<_>>().into_iter().collect();
+        Ok(store::sources::of_subjects(&self.store, &unique).await?)
+    }
+}
+
+fn conflict_on_key(key: &str) -> AppError {
+    AppError::Conflict(format!(
+        "an organization with key {key:?} already exists with different data; use updateOrganization to change it"
+    ))
+}
+
+fn record_of(o: &Organization) -> OrganizationRecord {
+    OrganizationRecord {
+        key: o.key.clone(),
+        name: o.name.clone(),
+        short_name: o.short_name.clone(),
+        kind: o.kind,
+        sector: o.sector,
+        region_code: o.region_code.clone(),
+        parent_id: o.parent_id,
+        founded: o.founded,
+        members: o.members,
+        executives: o.executives,
+    }
+}

@@ -1,0 +1,88 @@
+//! The GraphQL schema: one module per domain, merged into the root types here.
+
+pub mod alliance;
+pub mod connection;
+pub mod ids;
+pub mod loaders;
+pub mod organization;
+pub mod region;
+pub mod report;
+pub mod scalars;
+
+use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder};
+
+use crate::domain::Services;
+use alliance::{AgreementNode, AllianceNode, AllianceQuery};
+use ids::NodeId;
+use loaders::{AgreementById, AllianceById, Loaders, OrganizationById, RegionByCode, ReportById};
+use organization::{OrganizationMutation, OrganizationNode, OrganizationQuery};
+use region::{RegionNode, RegionQuery};
+use report::{ReportNode, ReportQuery};
+
+/// The schema type served by this service.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// Anything with a global ID, fetchable with `node(id:)`.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID, unique across all types."))]
+pub enum Node {
+    /// A region.
+    Region(RegionNode),
+    /// An alliance.
+    Alliance(AllianceNode),
+    /// An agreement.
+    Agreement(AgreementNode),
+    /// An organization.
+    Organization(OrganizationNode),
+    /// A report.
+    Report(ReportNode),
+}
+
+/// Root field `node`.
+#[derive(Default)]
+pub struct NodeQuery;
+
+/// Root field `node`.
+#[Object]
+impl NodeQuery {
+    /// The object with this global ID; null if it no longer exists. A malformed ID is an error.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID from any `id` field.")] id: ID,
+    ) -> Result<Option<Node>> {
+        let loaders = ctx.data::<Loaders>()?;
+        Ok(match NodeId::decode(&id, "id")? {
+            NodeId::Region(code) => loaders.one(RegionByCode(code)).await?.map(|r| Node::Region(RegionNode(r))),
+            NodeId::Alliance(id) => loaders.one(AllianceById(id)).await?.map(|a| Node::Alliance(AllianceNode(a))),
+            NodeId::Agreement(id) => loaders.one(AgreementById(id)).await?.map(|a| Node::Agreement(AgreementNode(a))),
+            NodeId::Organization(id) => {
+                loaders.one(OrganizationById(id)).await?.map(|o| Node::Organization(OrganizationNode(o)))
+            }
+            NodeId::Report(id) => loaders.one(ReportById(id)).await?.map(|r| Node::Report(ReportNode(r))),
+        })
+    }
+}
+
+/// The root of every query: regions, alliances, organizations and the reports they come from.
+#[derive(MergedObject, Default)]
+pub struct Query(NodeQuery, RegionQuery, AllianceQuery, OrganizationQuery, ReportQuery);
+
+/// The root of every write. Mutations are only accepted over POST.
+#[derive(MergedObject, Default)]
+pub struct Mutation(OrganizationMutation);
+
+/// The schema with its types registered, before per-process data is attached.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<Node>()
+}
+
+/// The schema for a running service.
+pub fn build_schema(services: Services) -> AppSchema {
+    schema_builder().data(services).finish()
+}
+
+/// The SDL of the schema, as checked in at `schema.graphql`.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

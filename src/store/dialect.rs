@@ -1,0 +1,70 @@
+//! Everything that differs between SQLite and PostgreSQL, in one place.
+//!
+//! The rest of the store writes one body of SQL with `$N` placeholders (both drivers accept
+//! them) and asks this module for the few fragments that cannot be shared.
+
+/// Which database engine a [`super::Store`] talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: one file, one process.
+    Sqlite,
+    /// The production backend: many replicas, one cluster.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+
+    /// Short lowercase name, as used in logs, metrics and test names.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// A sub-select yielding the strings of the JSON array bound at `$n`.
+    ///
+    /// Variable-length lists are bound as one JSON text on both backends: SQLite has no array
+    /// type, and one bind parameter keeps the statement text (and its prepared-statement cache
+    /// entry) the same whatever the list length.
+    pub fn text_list(self, n: u8) -> String {
+        match self {
+            Self::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Self::Postgres => format!("SELECT jsonb_array_elements_text(${n}::jsonb)"),
+        }
+    }
+
+    /// A sub-select yielding the integers of the JSON array bound at `$n`.
+    pub fn int_list(self, n: u8) -> String {
+        match self {
+            Self::Sqlite => format!("SELECT value FROM json_each(${n})"),
+            Self::Postgres => format!("SELECT jsonb_array_elements_text(${n}::jsonb)::bigint"),
+        }
+    }
+
+    /// A condition: `column` contains the text bound at `$n`, ignoring case.
+    ///
+    /// `LIKE` would need the bound text escaped and folds only ASCII on SQLite; a substring
+    /// position search needs neither. (SQLite's `lower` folds ASCII only: irrelevant for CJK.)
+    pub fn contains_ci(self, column: &str, n: u8) -> String {
+        match self {
+            Self::Sqlite => format!("instr(lower({column}), lower(${n})) > 0"),
+            Self::Postgres => format!("strpos(lower({column}), lower(${n})) > 0"),
+        }
+    }
+}
+
+/// Encodes a list for binding where [`Backend::text_list`] or [`Backend::int_list`] expects it.
+pub fn json_list<T: serde::Serialize>(items: &[T]) -> String {
+    serde_json::to_string(items).expect("a list of strings or integers always serializes")
+}

@@ -1,0 +1,258 @@
+//! Storage on SQLite or PostgreSQL through sqlx. All SQL of the service lives under this module.
+//!
+//! [`Store`] wraps the native pool of either backend. Query functions are written once and
+//! expanded for both pools by [`on_pool!`]; the few fragments that differ come from
+//! [`dialect::Backend`].
+
+pub mod alliances;
+pub mod dataset;
+pub mod dialect;
+pub mod organizations;
+pub mod regions;
+pub mod reports;
+pub mod sources;
+pub(crate) mod sql;
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+pub use dialect::Backend;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Errors of the storage layer. Callers map them to client-facing errors; their text is for logs.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL (expected sqlite:… or postgres://…): {0}")]
+    UnsupportedUrl(String),
+    /// A unique or foreign-key constraint refused a write; carries the constraint's name.
+    #[error("constraint {constraint} violated: {message}")]
+    Constraint { constraint: String, message: String },
+    /// Anything else the driver reported.
+    #[error(transparent)]
+    Database(sqlx::Error),
+    /// Applying migrations failed.
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A stored value does not fit the domain (e.g. an enum text no variant matches).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && (db.is_unique_violation() || db.is_foreign_key_violation())
+        {
+            return Self::Constraint {
+                // SQLite reports no constraint name; its message names the columns instead.
+                constraint: db.constraint().unwrap_or_default().to_owned(),
+                message: db.message().to_owned(),
+            };
+        }
+        Self::Database(error)
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A connection pool to one database, on either backend. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+    statements: Arc<AtomicU64>,
+}
+
+/// How to open a [`Store`].
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// `sqlite://file.db`, `sqlite::memory:` or `postgres://user@host/db`.
+    pub url: String,
+    /// Upper bound of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a free connection before failing a query.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL only: the schema to work in (sets `search_path`); used by tests for isolation.
+    pub pg_schema: Option<String>,
+}
+
+impl StoreOptions {
+    /// Options with defaults for everything but the URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), max_connections: 10, acquire_timeout: Duration::from_secs(5), pg_schema: None }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to the native pool of the store's backend.
+///
+/// The body is written once and compiled twice, so query code stays generic without the `Any`
+/// driver (which cannot carry dates or timestamps). Each expansion counts one statement.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {{
+        let store: &$crate::store::Store = $store;
+        store.count_statement();
+        match store.pool() {
+            $crate::store::PoolRef::Sqlite($pool) => $body,
+            $crate::store::PoolRef::Postgres($pool) => $body,
+        }
+    }};
+}
+pub(crate) use on_pool;
+
+/// Borrowed native pool, for [`on_pool!`].
+pub(crate) enum PoolRef<'a> {
+    Sqlite(&'a SqlitePool),
+    Postgres(&'a PgPool),
+}
+
+impl Store {
+    /// Opens a pool (creating the SQLite file if missing) without touching the schema.
+    pub async fn connect(options: &StoreOptions) -> StoreResult<Self> {
+        let backend =
+            Backend::from_url(&options.url).ok_or_else(|| StoreError::UnsupportedUrl(redact(&options.url)))?;
+        let pool = match backend {
+            Backend::Sqlite => {
+                let connect = SqliteConnectOptions::from_str(&options.url)?
+                    .create_if_missing(true)
+                    .foreign_keys(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(5));
+                let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
+                let pool = SqlitePoolOptions::new()
+                    // An in-memory database lives and dies with its one connection.
+                    .max_connections(if in_memory { 1 } else { options.max_connections })
+                    .min_connections(if in_memory { 1 } else { 0 })
+                    .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
+                    .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let mut connect = PgConnectOptions::from_str(&options.url)?;
+                if let Some(schema) = &options.pg_schema {
+                    connect = connect.options([("search_path", schema.as_str())]);
+                }
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.max_connections)
+                    .acquire_timeout(options.acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pool::Postgres(pool)
+            }
+        };
+        Ok(Self { pool, statements: Arc::default() })
+    }
+
+    /// The backend this store talks to.
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) fn pool(&self) -> PoolRef<'_> {
+        match &self.pool {
+            Pool::Sqlite(pool) => PoolRef::Sqlite(pool),
+            Pool::Postgres(pool) => PoolRef::Postgres(pool),
+        }
+    }
+
+    /// Applies pending migrations of this backend's set. Safe to run concurrently from several
+    /// replicas: sqlx takes an advisory lock on PostgreSQL.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.pool {
+            Pool::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Checks the database answers a trivial query.
+    pub async fn ping(&self) -> StoreResult<()> {
+        on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
+        Ok(())
+    }
+
+    /// Closes every connection; later queries fail. Used on shutdown (and by tests).
+    pub async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+
+    /// Number of SQL statements issued through this store (and its clones) so far.
+    ///
+    /// A transactional write counts as one. Used to prove the absence of N+1 query patterns.
+    pub fn statements(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_statement(&self) {
+        self.statements.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Store {
+    /// Runs SQL text as it is, possibly several statements (administration and tests only: no
+    /// arguments can be bound).
+    pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {
+        on_pool!(self, pool => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)?);
+        Ok(())
+    }
+}
+
+/// Version and description of each migration of a set.
+pub type MigrationList = Vec<(i64, String)>;
+
+/// The versions of both migration sets (SQLite, PostgreSQL), for the lock-step check.
+pub fn migration_versions() -> (MigrationList, MigrationList) {
+    let list =
+        |m: &sqlx::migrate::Migrator| m.iter().map(|m| (m.version, m.description.to_string())).collect::<Vec<_>>();
+    (list(&SQLITE_MIGRATIONS), list(&POSTGRES_MIGRATIONS))
+}
+
+/// A database URL with its password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/fulian"), "postgres://app:***@db:5432/fulian");
+        assert_eq!(redact("postgres://app@db/fulian"), "postgres://app@db/fulian");
+        assert_eq!(redact("sqlite://fulian.db"), "sqlite://fulian.db");
+    }
+}

@@ -1,0 +1,203 @@
+//! A statement with its arguments, and the few executors every store module uses.
+//!
+//! Statements are text with `$N` placeholders plus a list of [`Arg`]s; the executors bind them
+//! on whichever backend the store runs. Row types derive `sqlx::FromRow` and decode on both.
+
+use chrono::NaiveDate;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+
+use super::{PoolRef, Store, StoreResult, on_pool};
+
+/// One bound value.
+#[derive(Clone, Debug)]
+pub enum Arg {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Date(Option<NaiveDate>),
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Self::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Self::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Self::Text(v)
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Self::Text(v.map(str::to_owned))
+    }
+}
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Self::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Self::Int(v)
+    }
+}
+impl From<Option<NaiveDate>> for Arg {
+    fn from(v: Option<NaiveDate>) -> Self {
+        Self::Date(v)
+    }
+}
+
+/// SQL text and its arguments, built up piece by piece.
+///
+/// The text is assembled only from literals of the store and dialect fragments; every value
+/// goes through [`Sql::arg`]. That is why the executors may assert it safe for sqlx.
+#[derive(Clone, Debug, Default)]
+pub struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+impl Sql {
+    /// Starts a statement.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self { text: text.into(), args: Vec::new() }
+    }
+
+    /// Adds an argument and returns its placeholder (`$1`, `$2`, …) to splice into the text.
+    pub fn arg(&mut self, arg: impl Into<Arg>) -> String {
+        self.args.push(arg.into());
+        format!("${}", self.args.len())
+    }
+
+    /// Index the next argument will get, for dialect fragments that name their placeholder.
+    pub fn next_index(&self) -> u8 {
+        u8::try_from(self.args.len() + 1).expect("fewer than 255 arguments per statement")
+    }
+
+    /// Appends SQL text (never a value: values go through [`Sql::arg`]).
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+}
+
+/// Binds every argument of `$sql` to the query `$query`, in order.
+macro_rules! bind_args {
+    ($query:expr, $sql:expr) => {{
+        let mut query = $query;
+        for arg in &$sql.args {
+            query = match arg {
+                Arg::Text(v) => query.bind(v.clone()),
+                Arg::Int(v) => query.bind(*v),
+                Arg::Date(v) => query.bind(*v),
+            };
+        }
+        query
+    }};
+}
+
+/// A row type that decodes on both backends.
+pub trait AnyRow: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin {}
+
+impl Store {
+    /// Runs a query and decodes every row.
+    pub(crate) async fn fetch_all<T: AnyRow>(&self, sql: &Sql) -> StoreResult<Vec<T>> {
+        Ok(
+            on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_all(pool).await?),
+        )
+    }
+
+    /// Runs a query expected to return at most one row.
+    pub(crate) async fn fetch_optional<T: AnyRow>(&self, sql: &Sql) -> StoreResult<Option<T>> {
+        Ok(
+            on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_optional(pool).await?),
+        )
+    }
+
+    /// Runs a query returning one integer (a count).
+    pub(crate) async fn fetch_count(&self, sql: &Sql) -> StoreResult<i64> {
+        Ok(
+            on_pool!(self, pool => bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_one(pool).await?),
+        )
+    }
+
+    /// Starts a transaction; dropped without [`Tx::commit`], it rolls back.
+    pub(crate) async fn begin(&self) -> StoreResult<Tx> {
+        self.count_statement();
+        Ok(match self.pool() {
+            PoolRef::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            PoolRef::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+}
+
+/// An open transaction on either backend.
+pub(crate) enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    /// Runs a statement; returns the number of rows it affected.
+    pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
+        Ok(match self {
+            Self::Sqlite(tx) => bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+            Self::Postgres(tx) => bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// Runs a query inside the transaction and decodes at most one row.
+    pub async fn fetch_optional<T: AnyRow>(&mut self, sql: &Sql) -> StoreResult<Option<T>> {
+        Ok(match self {
+            Self::Sqlite(tx) => {
+                bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+            Self::Postgres(tx) => {
+                bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                    .fetch_optional(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    /// Runs a query inside the transaction returning one integer.
+    pub async fn fetch_count(&mut self, sql: &Sql) -> StoreResult<i64> {
+        Ok(match self {
+            Self::Sqlite(tx) => {
+                bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+            Self::Postgres(tx) => {
+                bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
+                    .fetch_one(&mut **tx)
+                    .await?
+            }
+        })
+    }
+
+    /// Makes the transaction's writes durable.
+    pub async fn commit(self) -> StoreResult<()> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await?,
+            Self::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,151 @@
+//! The test harness: an app on SQLite or PostgreSQL, and request helpers through the router.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use fulian_graph::domain::Services;
+use fulian_graph::store::{Store, StoreOptions};
+use fulian_graph::{AppState, app, server};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// Environment variable with a PostgreSQL URL; when set, every test also runs on PostgreSQL.
+pub const POSTGRES_URL_VAR: &str = "FULIAN_TEST_POSTGRES_URL";
+
+/// A service under test with its own empty-then-migrated database, demo data loaded.
+pub struct TestApp {
+    pub router: Router,
+    pub store: Store,
+    pg_schema: Option<(String, String)>,
+}
+
+static SCHEMAS: AtomicU32 = AtomicU32::new(0);
+
+impl TestApp {
+    /// An app on a private in-memory SQLite database.
+    pub async fn sqlite() -> Self {
+        let store = Store::connect(&StoreOptions::new("sqlite::memory:")).await.expect("open sqlite");
+        Self::ready(store, None).await
+    }
+
+    /// An app on a private schema of the PostgreSQL database named by [`POSTGRES_URL_VAR`];
+    /// `None` (and a note on stderr) when the variable is not set.
+    pub async fn postgres() -> Option<Self> {
+        let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
+            eprintln!("{POSTGRES_URL_VAR} is not set: skipping the PostgreSQL run of this test");
+            return None;
+        };
+        let schema = format!("fgt_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::Relaxed));
+        let admin = Store::connect(&StoreOptions::new(&url)).await.expect("connect to PostgreSQL");
+        admin_execute(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await;
+        admin.close().await;
+        let mut options = StoreOptions::new(&url);
+        options.pg_schema = Some(schema.clone());
+        let store = Store::connect(&options).await.expect("connect to the test schema");
+        Some(Self::ready(store, Some((url, schema))).await)
+    }
+
+    async fn ready(store: Store, pg_schema: Option<(String, String)>) -> Self {
+        store.migrate().await.expect("migrate");
+        server::load_demo_data_if_empty(&store).await.expect("load demo data");
+        let router = app(AppState::new(Services::new(store.clone())));
+        Self { router, store, pg_schema }
+    }
+
+    /// Sends a request through the router; returns the status, headers and body as JSON
+    /// (or as a JSON string when the body is not JSON).
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self.router.clone().oneshot(request).await.expect("the router never fails");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.expect("read body").to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, headers, body)
+    }
+
+    /// POSTs a GraphQL query with variables; returns the whole response body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
+        let request = Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request");
+        let (status, _, body) = self.send(request).await;
+        assert_eq!(status, StatusCode::OK, "unexpected status; body: {body}");
+        body
+    }
+
+    /// POSTs a query that must succeed; returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.graphql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
+        body["data"].clone()
+    }
+
+    /// GETs a path; returns status, headers and body.
+    pub async fn get(&self, uri: &str) -> (StatusCode, axum::http::HeaderMap, Value) {
+        self.send(Request::get(uri).body(Body::empty()).expect("request")).await
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((url, schema)) = self.pg_schema.take() else { return };
+        // Drop the schema on a thread of its own: Drop cannot await, and the test's runtime may be gone.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Store::connect(&StoreOptions::new(&url)).await {
+                    admin_execute(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).await;
+                    admin.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+async fn admin_execute(store: &Store, sql: &str) {
+    store.execute_script(sql).await.expect("administrative statement");
+}
+
+/// The single error of a response, asserting there is exactly one.
+pub fn only_error(body: &Value) -> &Value {
+    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("expected errors, got {body:#}"));
+    assert_eq!(errors.len(), 1, "expected one error, got {body:#}");
+    &errors[0]
+}
+
+/// The `extensions.code` of a response's single error.
+pub fn error_code(body: &Value) -> String {
+    only_error(body)["extensions"]["code"].as_str().unwrap_or_default().to_owned()
+}
+
+/// Declares each listed `async fn(TestApp)` as a test on SQLite and, when configured, on PostgreSQL.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::TestApp::sqlite().await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(app) = $crate::common::TestApp::postgres().await {
+                        super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}

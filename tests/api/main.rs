@@ -1,0 +1,15 @@
+//! Integration tests through the HTTP router. Every test in a module listed by
+//! `on_both_backends!` runs on SQLite and, with `FULIAN_TEST_POSTGRES_URL` set, on PostgreSQL.
+
+mod common;
+
+mod alliances;
+mod dataset;
+mod errors;
+mod http;
+mod mutations;
+mod n_plus_one;
+mod organizations;
+mod regions;
+mod reports;
+mod schema;
