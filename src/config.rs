@@ -59,6 +59,127 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Bearer tokens for small deployments without an identity provider.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Print a token signed (HS256) with the configured secret.
+    Issue(IssueOptions),
+}
+
+/// Settings of `token issue`.
+#[derive(Debug, Args, Clone)]
+pub struct IssueOptions {
+    /// Subject: who the token is for (recorded in the audit log).
+    #[arg(long)]
+    pub sub: String,
+    /// Role: VIEWER, EDITOR or ADMIN.
+    #[arg(long)]
+    pub role: String,
+    /// Region code the holder acts for (an EDITOR writes only in this region and below).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Lifetime: seconds, or with a unit: 30m, 12h, 7d.
+    #[arg(long, default_value = "12h")]
+    pub ttl: String,
+    /// HS256 secret (at least 32 bytes); the same the server verifies with.
+    #[arg(long, env = "FULIAN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: String,
+    /// Issuer claim to set (the server checks it when FULIAN_JWT_ISSUER is set).
+    #[arg(long, env = "FULIAN_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Audience claim to set (the server checks it when FULIAN_JWT_AUDIENCE is set).
+    #[arg(long, env = "FULIAN_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+}
+
+/// Identity and abuse-protection settings of `serve`.
+#[derive(Debug, Args, Clone)]
+pub struct SecurityOptions {
+    /// HS256 secret for verifying bearer tokens (at least 32 bytes).
+    #[arg(long, env = "FULIAN_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+    /// PEM file with an RS256 (RSA) or ES256 (EC P-256) public key for verifying tokens.
+    #[arg(long, env = "FULIAN_JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<std::path::PathBuf>,
+    /// JWKS file with RS256/ES256 public keys (picked by `kid`) for verifying tokens.
+    #[arg(long, env = "FULIAN_JWT_JWKS_FILE")]
+    pub jwt_jwks_file: Option<std::path::PathBuf>,
+    /// Required `iss` claim.
+    #[arg(long, env = "FULIAN_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    /// Required `aud` claim.
+    #[arg(long, env = "FULIAN_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Let requests without a token read public data.
+    #[arg(long, env = "FULIAN_ALLOW_ANONYMOUS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub allow_anonymous: bool,
+    /// Deepest allowed nesting of a query.
+    #[arg(long, env = "FULIAN_MAX_DEPTH", default_value_t = 16)]
+    pub max_depth: usize,
+    /// Largest allowed query cost: each field costs 1, a connection costs `first` × its items.
+    #[arg(long, env = "FULIAN_MAX_COMPLEXITY", default_value_t = 10_000)]
+    pub max_complexity: usize,
+    /// Most aliases allowed in one query document.
+    #[arg(long, env = "FULIAN_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most root fields allowed in one operation.
+    #[arg(long, env = "FULIAN_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: usize,
+    /// Largest accepted request body in bytes (larger: 413).
+    #[arg(long, env = "FULIAN_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Seconds a request may run before it is abandoned (503, code TIMEOUT).
+    #[arg(long, env = "FULIAN_REQUEST_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub request_timeout_seconds: u64,
+    /// Requests a minute per principal (anonymous: per client address); 0 turns the limit off.
+    #[arg(long, env = "FULIAN_RATE_LIMIT_PER_MINUTE", default_value_t = 600)]
+    pub rate_limit_per_minute: u32,
+    /// Requests a principal may make in a burst before the per-minute rate applies.
+    #[arg(long, env = "FULIAN_RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// Allow schema introspection (GraphiQL's explorer needs it).
+    #[arg(long, env = "FULIAN_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+    /// Comma-separated origins browsers may call the API from, e.g. `https://dash.example.cn`; `*` for any.
+    #[arg(long, env = "FULIAN_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+}
+
+impl SecurityOptions {
+    /// The HTTP settings these options describe, with key files read.
+    pub fn http_settings(&self) -> anyhow::Result<crate::http::HttpSettings> {
+        use anyhow::Context as _;
+        let read = |path: &Option<std::path::PathBuf>| -> anyhow::Result<Option<String>> {
+            path.as_ref()
+                .map(|p| std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display())))
+                .transpose()
+        };
+        Ok(crate::http::HttpSettings {
+            auth: crate::auth::AuthSettings {
+                secret: self.jwt_secret.clone(),
+                public_key_pem: read(&self.jwt_public_key_file)?,
+                jwks_json: read(&self.jwt_jwks_file)?,
+                issuer: self.jwt_issuer.clone(),
+                audience: self.jwt_audience.clone(),
+            },
+            allow_anonymous: self.allow_anonymous,
+            max_depth: self.max_depth,
+            max_complexity: self.max_complexity,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            max_body_bytes: self.max_body_bytes,
+            request_timeout: Duration::from_secs(self.request_timeout_seconds),
+            rate_limit_per_minute: self.rate_limit_per_minute,
+            rate_limit_burst: self.rate_limit_burst,
+            introspection: self.introspection,
+            cors_origins: self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+        })
+    }
 }
 
 /// Settings of `serve`.
@@ -79,16 +200,20 @@ pub struct ServeOptions {
     /// Seconds to let in-flight requests finish after SIGTERM or Ctrl-C before exiting anyway.
     #[arg(long, env = "FULIAN_SHUTDOWN_GRACE_SECONDS", default_value_t = 20)]
     pub shutdown_grace_seconds: u64,
+
+    #[command(flatten)]
+    pub security: SecurityOptions,
 }
 
-impl Default for ServeOptions {
-    fn default() -> Self {
-        Self {
-            listen: DEFAULT_LISTEN.parse().expect("the default listen address parses"),
-            auto_migrate: true,
-            demo_data: true,
-            shutdown_grace_seconds: 20,
+impl ServeOptions {
+    /// The options `serve` gets when no subcommand is given: defaults and environment.
+    pub fn from_env() -> Self {
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            serve: ServeOptions,
         }
+        Wrapper::parse_from(["fulian-graph"]).serve
     }
 }
 

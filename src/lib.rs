@@ -2,6 +2,8 @@
 //!
 //! Data flows one way: [`http`] → [`graphql`] → [`domain`] → [`store`].
 
+/// Bearer tokens: verification and issuing.
+pub mod auth;
 /// Command line and environment configuration.
 pub mod config;
 /// Domain services: validation, authorization, aggregation; the demo dataset.

@@ -1,14 +1,16 @@
 //! The `fulian-graph` binary: parse configuration, set up logging, run the subcommand.
 
+use anyhow::anyhow;
 use clap::Parser;
-use fulian_graph::config::{Cli, Command, ServeOptions};
-use fulian_graph::{graphql, server, telemetry};
+use fulian_graph::config::{Cli, Command, ServeOptions, TokenCommand};
+use fulian_graph::domain::access::Principal;
+use fulian_graph::{auth, graphql, server, telemetry};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(&cli.global.log, cli.global.log_format)?;
-    match cli.command.unwrap_or(Command::Serve(ServeOptions::default())) {
+    match cli.command.unwrap_or_else(|| Command::Serve(ServeOptions::from_env())) {
         Command::Serve(options) => server::serve(&cli.global, &options).await,
         Command::Migrate => {
             server::open_store(&cli.global).await?.migrate().await?;
@@ -17,6 +19,16 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::Token(TokenCommand::Issue(o)) => {
+            let principal =
+                Principal { sub: o.sub, role: o.role.parse().map_err(|e: String| anyhow!(e))?, region: o.region };
+            let ttl = auth::parse_ttl(&o.ttl).map_err(|e| anyhow!(e))?;
+            println!(
+                "{}",
+                auth::issue(&o.jwt_secret, &principal, ttl, o.jwt_issuer.as_deref(), o.jwt_audience.as_deref())?
+            );
             Ok(())
         }
     }

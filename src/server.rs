@@ -45,7 +45,13 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
     if options.demo_data {
         load_demo_data_if_empty(&store).await?;
     }
-    let router = app(AppState::new(Services::new(store.clone())));
+    let settings = options.security.http_settings()?;
+    if settings.auth.secret.is_none() && settings.auth.public_key_pem.is_none() && settings.auth.jwks_json.is_none() {
+        tracing::warn!(
+            "no token keys configured (FULIAN_JWT_SECRET, _PUBLIC_KEY_FILE or _JWKS_FILE): every write will be refused"
+        );
+    }
+    let router = app(AppState::with_settings(Services::new(store.clone()), settings)?);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
@@ -67,10 +73,11 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
     let notify = stopping.clone();
-    let server = axum::serve(listener, router).with_graceful_shutdown(async move {
-        stop.await;
-        notify.notify_one();
-    });
+    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(async move {
+            stop.await;
+            notify.notify_one();
+        });
     tokio::select! {
         result = server => result.context("the HTTP server failed")?,
         () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {

@@ -1,5 +1,7 @@
 //! Domain services: validation, and (later) authorization and aggregation. No HTTP, no SQL.
 
+pub mod access;
+pub mod audit;
 pub mod dataset;
 pub mod model;
 pub mod query;

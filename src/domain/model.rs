@@ -35,16 +35,18 @@ macro_rules! vocabulary {
         }
 
         impl std::str::FromStr for $name {
-            type Err = UnknownVariant;
-            fn from_str(value: &str) -> Result<Self, UnknownVariant> {
+            type Err = $crate::domain::model::UnknownVariant;
+            fn from_str(value: &str) -> Result<Self, $crate::domain::model::UnknownVariant> {
                 match value {
                     $($text => Ok(Self::$variant),)+
-                    _ => Err(UnknownVariant { kind: stringify!($name), value: value.to_owned() }),
+                    _ => Err($crate::domain::model::UnknownVariant { kind: stringify!($name), value: value.to_owned() }),
                 }
             }
         }
     };
 }
+
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// The administrative level of a region.

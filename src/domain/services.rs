@@ -4,6 +4,8 @@ use std::collections::HashSet;
 
 use chrono::Utc;
 
+use super::access::Caller;
+use super::audit::{Audit, AuditEntry, AuditFilter};
 use super::model::{Agreement, Alliance, Organization, PartialDate, Region, Report, ReportedCount, Source, Subject};
 use super::query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
@@ -308,11 +310,39 @@ impl Services {
         )
     }
 
+    /// Checks that an EDITOR confined to `root` may write data located in `region`.
+    async fn check_region_writable(&self, root: Option<&str>, region: Option<&str>, what: &str) -> AppResult<()> {
+        let Some(root) = root else { return Ok(()) };
+        match region {
+            Some(code) if store::regions::is_within(&self.store, root, code).await? => Ok(()),
+            Some(code) => Err(AppError::Forbidden(format!(
+                "{what}: region {code} is outside region {root}, the only subtree this editor may write"
+            ))),
+            None => Err(AppError::Forbidden(format!(
+                "{what}: an organization without a region can only be written by an ADMIN"
+            ))),
+        }
+    }
+
     /// Creates an organization. Re-submitting the same input returns the existing organization;
-    /// reusing its key with different data is a `CONFLICT`.
-    pub async fn create_organization(&self, input: &OrganizationInput) -> AppResult<Organization> {
+    /// reusing its key with different data is a `CONFLICT`. EDITORs create only in their subtree.
+    pub async fn create_organization(&self, caller: &Caller, input: &OrganizationInput) -> AppResult<Organization> {
+        let mut audit = Audit::start(caller, "createOrganization", format!("organization key={}", input.key));
+        let result = self.create_organization_audited(caller, input, &mut audit).await;
+        audit.finish(&self.store, result).await
+    }
+
+    async fn create_organization_audited(
+        &self,
+        caller: &Caller,
+        input: &OrganizationInput,
+        audit: &mut Audit,
+    ) -> AppResult<Organization> {
+        let root = caller.writable_root("createOrganization")?;
         let record = self.check_organization_input(input, "input").await?;
+        self.check_region_writable(root, record.region_code.as_deref(), "createOrganization").await?;
         if let Some(existing) = store::organizations::by_key(&self.store, &record.key).await? {
+            audit.target(format!("organization id={} key={}", existing.id, existing.key));
             return if record_of(&existing) == record { Ok(existing) } else { Err(conflict_on_key(&record.key)) };
         }
         let mut tx = self.store.begin().await?;
@@ -320,15 +350,38 @@ impl Services {
             StoreError::Constraint { .. } => conflict_on_key(&record.key),
             other => other.into(),
         })?;
-        tx.commit().await?;
+        audit.target(format!("organization id={id} key={}", record.key));
+        audit.commit(tx).await?;
         self.organization(id).await
     }
 
     /// Replaces an organization's fields. The key may not change; the parent may not be the
-    /// organization itself or one of its descendants.
-    pub async fn update_organization(&self, id: i64, input: &OrganizationInput) -> AppResult<Organization> {
+    /// organization itself or one of its descendants. EDITORs may only move data within
+    /// their subtree.
+    pub async fn update_organization(
+        &self,
+        caller: &Caller,
+        id: i64,
+        input: &OrganizationInput,
+    ) -> AppResult<Organization> {
+        let mut audit = Audit::start(caller, "updateOrganization", format!("organization id={id}"));
+        let result = self.update_organization_audited(caller, id, input, &mut audit).await;
+        audit.finish(&self.store, result).await
+    }
+
+    async fn update_organization_audited(
+        &self,
+        caller: &Caller,
+        id: i64,
+        input: &OrganizationInput,
+        audit: &mut Audit,
+    ) -> AppResult<Organization> {
+        let root = caller.writable_root("updateOrganization")?;
         let existing = self.organization(id).await?;
+        audit.target(format!("organization id={id} key={}", existing.key));
+        self.check_region_writable(root, existing.region_code.as_deref(), "updateOrganization").await?;
         let record = self.check_organization_input(input, "input").await?;
+        self.check_region_writable(root, record.region_code.as_deref(), "updateOrganization").await?;
         if record.key != existing.key {
             return Err(AppError::bad_input("input.key", format!("cannot change; it is {:?}", existing.key)));
         }
@@ -342,8 +395,35 @@ impl Services {
             return Err(AppError::bad_input("input.parent", "would make the organization its own ancestor"));
         }
         store::organizations::update(&mut tx, id, &record).await?;
-        tx.commit().await?;
+        audit.commit(tx).await?;
         self.organization(id).await
+    }
+
+    /// Records mutations refused before they could run (e.g. an invalid token).
+    pub async fn record_refused_mutation(&self, operations: &[String], reason: &str) {
+        for operation in operations {
+            let audit = Audit::start(&Caller::anonymous(), operation, "(not resolved: request refused)");
+            let _ = audit.finish::<()>(&self.store, Err(AppError::Unauthenticated(reason.to_owned()))).await;
+        }
+    }
+
+    // ---- audit log ----------------------------------------------------------------------------
+
+    /// A page of the audit log, newest first. ADMIN only.
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        page: &PageRequest<i64>,
+    ) -> AppResult<Page<AuditEntry>> {
+        caller.require_admin("auditLog")?;
+        Ok(store::audit::list(&self.store, filter, page).await?)
+    }
+
+    /// How many audit entries match. ADMIN only.
+    pub async fn count_audit_log(&self, caller: &Caller, filter: &AuditFilter) -> AppResult<i64> {
+        caller.require_admin("auditLog")?;
+        Ok(store::audit::count(&self.store, filter).await?)
     }
 
     // ---- reports and provenance ---------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, SimpleObject};
 
+use super::audit::AuditEntryNode;
 use super::ids::CursorKey;
 use super::organization::OrganizationNode;
 use super::region::RegionNode;
@@ -73,6 +74,7 @@ macro_rules! connection_types {
 connection_types!(RegionConnection, RegionEdge, RegionNode, "regions");
 connection_types!(OrganizationConnection, OrganizationEdge, OrganizationNode, "organizations");
 connection_types!(ReportConnection, ReportEdge, ReportNode, "reports");
+connection_types!(AuditEntryConnection, AuditEntryEdge, AuditEntryNode, "audit entries");
 
 /// Whether the client selected `totalCount`, so the count query runs only when it is needed.
 pub fn wants_total(ctx: &Context<'_>) -> bool {

@@ -70,7 +70,12 @@ impl BatchWindow {
                 if woke_itself.woken.load(Ordering::Acquire) {
                     continue;
                 }
-                running.extend(self.queued.lock().expect("batch queue poisoned").drain(..));
+                // Batches start together, once the ones in flight have finished: keys asked for
+                // while a batch runs wait for it, so one level of the query is one batch per
+                // loader however the database's answers interleave.
+                if running.is_empty() {
+                    running.extend(self.queued.lock().expect("batch queue poisoned").drain(..));
+                }
                 let mut finished = false;
                 while let Poll::Ready(Some(())) = running.poll_next_unpin(cx) {
                     finished = true;

@@ -1,6 +1,7 @@
 //! The GraphQL schema: one module per domain, merged into the root types here.
 
 pub mod alliance;
+pub mod audit;
 pub mod connection;
 pub mod ids;
 pub mod loaders;
@@ -13,6 +14,7 @@ use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Obj
 
 use crate::domain::Services;
 use alliance::{AgreementNode, AllianceNode, AllianceQuery};
+use audit::AuditQuery;
 use ids::NodeId;
 use loaders::{AgreementById, AllianceById, Loaders, OrganizationById, RegionByCode, ReportById};
 use organization::{OrganizationMutation, OrganizationNode, OrganizationQuery};
@@ -66,7 +68,7 @@ impl NodeQuery {
 
 /// The root of every query: regions, alliances, organizations and the reports they come from.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, RegionQuery, AllianceQuery, OrganizationQuery, ReportQuery);
+pub struct Query(NodeQuery, RegionQuery, AllianceQuery, OrganizationQuery, ReportQuery, AuditQuery);
 
 /// The root of every write. Mutations are only accepted over POST.
 #[derive(MergedObject, Default)]
@@ -77,12 +79,21 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<Node>()
 }
 
-/// The schema for a running service.
-pub fn build_schema(services: Services) -> AppSchema {
-    schema_builder().data(services).finish()
+/// The schema for a running service, with its query limits.
+pub fn build_schema(services: Services, settings: &crate::http::HttpSettings) -> AppSchema {
+    let builder =
+        schema_builder().data(services).limit_depth(settings.max_depth).limit_complexity(settings.max_complexity);
+    if settings.introspection { builder.finish() } else { builder.disable_introspection().finish() }
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
+}
+
+/// The cost of a connection field for the complexity limit: its page size (as asked, within
+/// the allowed range) times the cost of one item, plus one for the field itself.
+pub fn page_cost(first: Option<i32>, child_complexity: usize) -> usize {
+    let first = first.map_or(crate::domain::query::DEFAULT_PAGE_SIZE, |n| n.clamp(0, 100) as usize);
+    first.saturating_mul(child_complexity).saturating_add(1)
 }

@@ -8,6 +8,7 @@ use super::loaders::{ChildrenOfOrganization, Loaders, OrganizationById, RegionBy
 use super::region::RegionNode;
 use super::report::SourceNode;
 use super::scalars::Date;
+use crate::domain::access::Caller;
 use crate::domain::model::{
     DatePrecision, Organization, OrganizationKind, OrganizationSector, PartialDate, Qualifier, ReportedCount, Subject,
     SubjectType,
@@ -216,6 +217,7 @@ impl OrganizationQuery {
     }
 
     /// Organizations, in the order they were recorded.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,
@@ -250,16 +252,19 @@ pub struct OrganizationMutation;
 impl OrganizationMutation {
     /// Creates an organization. Idempotent by `input.key`: re-submitting the same data returns
     /// the existing organization; the same key with different data fails with `CONFLICT`.
+    /// Requires EDITOR (within the editor's region and below) or ADMIN; audited.
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The organization to create.")] input: OrganizationInputObject,
     ) -> Result<OrganizationNode> {
         let input = input.into_domain()?;
-        Ok(OrganizationNode(ctx.data::<Services>()?.create_organization(&input).await?))
+        let caller = ctx.data::<Caller>()?;
+        Ok(OrganizationNode(ctx.data::<Services>()?.create_organization(caller, &input).await?))
     }
 
-    /// Replaces every field of an organization (its key cannot change).
+    /// Replaces every field of an organization (its key cannot change). Requires EDITOR (the
+    /// organization and its new region within the editor's region) or ADMIN; audited.
     async fn update_organization(
         &self,
         ctx: &Context<'_>,
@@ -268,6 +273,7 @@ impl OrganizationMutation {
     ) -> Result<OrganizationNode> {
         let id = NodeId::organization(&id, "id")?;
         let input = input.into_domain()?;
-        Ok(OrganizationNode(ctx.data::<Services>()?.update_organization(id, &input).await?))
+        let caller = ctx.data::<Caller>()?;
+        Ok(OrganizationNode(ctx.data::<Services>()?.update_organization(caller, id, &input).await?))
     }
 }

@@ -73,6 +73,7 @@ impl RegionNode {
     }
 
     /// Regions below this one at any depth, ordered by code.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
@@ -129,6 +130,7 @@ impl RegionQuery {
     }
 
     /// Regions, ordered by code.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn regions(
         &self,
         ctx: &Context<'_>,

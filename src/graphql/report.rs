@@ -117,6 +117,7 @@ impl ReportQuery {
     }
 
     /// Reports, in the order they were recorded.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
     async fn reports(
         &self,
         ctx: &Context<'_>,

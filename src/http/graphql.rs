@@ -1,21 +1,88 @@
-//! `/graphql` over GET and POST.
+//! `/graphql` over GET and POST, following the GraphQL-over-HTTP specification: content
+//! negotiation, status codes, CSRF protection, authentication, rate and size limits.
 
-use async_graphql::parser::types::OperationType;
+use std::net::SocketAddr;
+
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Variables};
 use axum::body::Bytes;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State};
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 
 use super::AppState;
 use crate::graphql::loaders::Loaders;
 
-/// The query-string parameters of a GraphQL GET request (GraphQL over HTTP, section "GET").
+/// The media type of GraphQL-over-HTTP responses.
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// Which media type the response is in; decides status codes for request errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MediaType {
+    /// `application/graphql-response+json`: request errors get 4xx and no `data`.
+    GraphqlResponse,
+    /// `application/json` (legacy): 200 for every well-formed request.
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponse => "application/graphql-response+json; charset=utf-8",
+            Self::Json => "application/json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the response media type from `Accept`: the GraphQL response type when acceptable,
+/// else JSON; `None` when the client accepts neither. No `Accept` means JSON.
+fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::Json);
+    };
+    let mut graphql = None;
+    let mut json = None;
+    for item in accept.split(',') {
+        let mut parts = item.split(';').map(str::trim);
+        let range = parts.next().unwrap_or_default().to_ascii_lowercase();
+        let q = parts.filter_map(|p| p.strip_prefix("q=")).find_map(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+        let slot = match range.as_str() {
+            GRAPHQL_RESPONSE_JSON => &mut graphql,
+            "application/json" => &mut json,
+            "*/*" | "application/*" => {
+                json = json.or(Some(q));
+                continue;
+            }
+            _ => continue,
+        };
+        *slot = Some(q);
+    }
+    match (graphql.filter(|q| *q > 0.0), json.filter(|q| *q > 0.0)) {
+        (Some(g), Some(j)) if j > g => Some(MediaType::Json),
+        (Some(_), _) => Some(MediaType::GraphqlResponse),
+        (None, Some(_)) => Some(MediaType::Json),
+        (None, None) => None,
+    }
+}
+
+/// The client's address, when the server was started with connection info (not in tests).
+pub struct PeerAddr(Option<SocketAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| *addr)))
+    }
+}
+
+/// A response that ends a request before execution (boxed: responses are large).
+type Refusal = Box<HttpResponse>;
+
+/// The query-string parameters of a GraphQL GET request.
 #[derive(Debug, serde::Deserialize)]
 pub struct GetParams {
-    #[serde(default)]
-    query: String,
+    query: Option<String>,
     #[serde(rename = "operationName")]
     operation_name: Option<String>,
     variables: Option<String>,
@@ -23,26 +90,38 @@ pub struct GetParams {
 }
 
 /// GraphQL over GET: queries only. A mutation is refused with 405 before anything runs.
-pub async fn get(State(state): State<AppState>, params: Result<Query<GetParams>, QueryRejection>) -> HttpResponse {
-    let Ok(Query(params)) = params else {
-        return request_error(StatusCode::BAD_REQUEST, "malformed query string");
+pub async fn get(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    params: Result<Query<GetParams>, QueryRejection>,
+) -> HttpResponse {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let request = match params {
+        Err(_) => Err(Box::new(request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "malformed query string"))),
+        Ok(Query(params)) => request_from_params(media, params),
     };
+    handle(state, peer, headers, media, request, true).await
+}
+
+fn request_from_params(media: MediaType, params: GetParams) -> Result<Request, Refusal> {
+    let bad = |message: String| Box::new(request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &message));
     let json = |name: &str, text: Option<String>| -> Result<Option<serde_json::Value>, String> {
         text.filter(|t| !t.is_empty())
             .map(|t| serde_json::from_str(&t))
             .transpose()
             .map_err(|e| format!("{name} is not JSON: {e}"))
     };
-    let (variables, extensions) = match (json("variables", params.variables), json("extensions", params.extensions)) {
-        (Ok(v), Ok(e)) => (v, e),
-        (Err(message), _) | (_, Err(message)) => return request_error(StatusCode::BAD_REQUEST, &message),
-    };
-    let mut request = Request::new(params.query);
+    let variables = json("variables", params.variables).map_err(bad)?;
+    let extensions = json("extensions", params.extensions).map_err(bad)?;
+    let mut request = Request::new(params.query.unwrap_or_default());
     if let Some(name) = params.operation_name.filter(|n| !n.is_empty()) {
         request = request.operation_name(name);
     }
-    if let Some(variables) = variables {
-        request = request.variables(Variables::from_json(variables));
+    match variables {
+        None => {}
+        Some(v @ serde_json::Value::Object(_)) => request = request.variables(Variables::from_json(v)),
+        Some(_) => return Err(bad("variables must be a JSON object".to_owned())),
     }
     if let Some(serde_json::Value::Object(map)) = extensions {
         for (key, value) in map {
@@ -51,74 +130,318 @@ pub async fn get(State(state): State<AppState>, params: Result<Query<GetParams>,
             }
         }
     }
-    execute(state, request, true).await
+    Ok(request)
 }
 
 /// GraphQL over POST with a JSON body.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> HttpResponse {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json")));
-    if !is_json {
-        return request_error(StatusCode::UNSUPPORTED_MEDIA_TYPE, "POST bodies must be application/json");
-    }
-    match serde_json::from_slice::<Request>(&body) {
-        Ok(request) => execute(state, request, false).await,
-        Err(error) => request_error(StatusCode::BAD_REQUEST, &format!("the body is not a GraphQL request: {error}")),
-    }
+pub async fn post(
+    State(state): State<AppState>,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> HttpResponse {
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    let request = parse_post(media, &headers, body);
+    handle(state, peer, headers, media, request, false).await
 }
 
-async fn execute(state: AppState, mut request: Request, over_get: bool) -> HttpResponse {
-    // Parse up front (async-graphql keeps the document) to tell parse errors apart and to
-    // refuse mutations over GET before they run.
-    let name = request.operation_name.clone();
-    let operation_type = match request.parsed_query() {
-        Ok(document) => operation_type(document, name.as_deref()),
-        Err(error) => return respond(Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")])),
+fn parse_post(media: MediaType, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Request, Refusal> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    if essence != "application/json" {
+        // Also what keeps "simple" cross-site form posts (text/plain, form encodings) out.
+        return Err(Box::new(request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "POST bodies must be application/json",
+        )));
+    }
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        Box::new(if status == StatusCode::PAYLOAD_TOO_LARGE {
+            request_error(media, status, "PAYLOAD_TOO_LARGE", "the request body is larger than this server accepts")
+        } else {
+            request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body could not be read")
+        })
+    })?;
+    serde_json::from_slice::<Request>(&body).map_err(|error| {
+        let message = format!("the body is not a GraphQL request: {error}");
+        Box::new(request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &message))
+    })
+}
+
+async fn handle(
+    state: AppState,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    media: MediaType,
+    request: Result<Request, Refusal>,
+    over_get: bool,
+) -> HttpResponse {
+    if let Some(origin) = cross_site_origin(&headers, &state.settings.cors_origins) {
+        return request_error(
+            media,
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            &format!("cross-site request from {origin} refused (not in FULIAN_CORS_ORIGINS)"),
+        );
+    }
+    let caller = match state.authenticate(&headers) {
+        Ok(caller) => caller,
+        Err(message) => {
+            if let Ok(mut request) = request
+                && let name = request.operation_name.clone()
+                && let Ok(document) = request.parsed_query()
+                && operation_type(document, name.as_deref()) == Some(OperationType::Mutation)
+            {
+                state.services.record_refused_mutation(&root_fields(document, name.as_deref()), &message).await;
+            }
+            let mut response = request_error(media, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &message);
+            let challenge =
+                format!("Bearer error=\"invalid_token\", error_description=\"{}\"", message.replace('"', "'"));
+            if let Ok(value) = HeaderValue::from_str(&challenge) {
+                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+            }
+            return response;
+        }
     };
-    if over_get && operation_type == Some(OperationType::Mutation) {
-        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, "mutations are only accepted over POST");
+    let key = caller.principal().map_or_else(
+        || format!("ip:{}", peer.0.map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())),
+        |p| format!("sub:{}", p.sub),
+    );
+    if let Err(wait) = state.rate_limiter.check(&key) {
+        let mut response =
+            request_error(media, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests; retry later");
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        return response;
+    }
+    let mut request = match request {
+        Ok(request) => request,
+        Err(response) => return *response,
+    };
+    if request.query.trim().is_empty() {
+        return request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request has no query");
+    }
+    let name = request.operation_name.clone();
+    let document = match request.parsed_query() {
+        Ok(document) => document,
+        Err(error) => {
+            return respond(
+                media,
+                StatusCode::BAD_REQUEST,
+                Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")]),
+            );
+        }
+    };
+    if over_get && operation_type(document, name.as_deref()) == Some(OperationType::Mutation) {
+        let mut response = request_error(
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "mutations are only accepted over POST",
+        );
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    if let Some(message) = state.settings.check_shape(document, name.as_deref()) {
+        return respond(
+            media,
+            StatusCode::BAD_REQUEST,
+            Response::from_errors(vec![with_code(ServerError::new(message, None), "QUERY_TOO_LARGE")]),
+        );
+    }
+
+    let request_document = document.clone();
     let (loaders, window) = Loaders::new(state.services.clone());
-    let request = request.data(loaders);
+    let request = request.data(loaders).data(caller);
     // Unconstrained: tokio's cooperative budget would otherwise make the executor yield midway
     // through a list's fields, splitting one DataLoader batch into several.
-    let mut response = tokio::task::unconstrained(window.run(state.schema.execute(request))).await;
+    let execution = tokio::task::unconstrained(window.run(state.schema.execute(request)));
+    let Ok(mut response) = tokio::time::timeout(state.settings.request_timeout, execution).await else {
+        return request_error(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            "the request took too long and was abandoned",
+        );
+    };
+    classify_errors(&mut response);
+    null_failed_root_fields(&state.schema_shape, &request_document, name.as_deref(), &mut response);
+    let request_error = response.errors.iter().all(|e| e.path.is_empty()) && !response.errors.is_empty();
+    let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    respond(media, status, response)
+}
+
+/// Which root fields may be null, by operation type; read from the schema once.
+#[derive(Debug, Default)]
+pub struct SchemaShape {
+    nullable_roots: std::collections::HashSet<(bool, String)>,
+}
+
+impl SchemaShape {
+    /// Reads root-field nullability from the SDL.
+    pub fn from_sdl(sdl: &str) -> Self {
+        use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+        let mut nullable_roots = std::collections::HashSet::new();
+        if let Ok(document) = async_graphql::parser::parse_schema(sdl) {
+            for definition in &document.definitions {
+                let TypeSystemDefinition::Type(ty) = definition else { continue };
+                let is_mutation = match ty.node.name.node.as_str() {
+                    "Query" => false,
+                    "Mutation" => true,
+                    _ => continue,
+                };
+                if let TypeKind::Object(object) = &ty.node.kind {
+                    for field in &object.fields {
+                        if field.node.ty.node.nullable {
+                            nullable_roots.insert((is_mutation, field.node.name.node.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        Self { nullable_roots }
+    }
+}
+
+/// async-graphql leaves a failed field out of the response; GraphQL wants it present as null
+/// when nullable, and the null to spread to the parent otherwise. Done here for root fields.
+fn null_failed_root_fields(
+    shape: &SchemaShape,
+    document: &ExecutableDocument,
+    name: Option<&str>,
+    response: &mut Response,
+) {
+    let Some(op) = operation(document, name) else { return };
+    for error in &response.errors {
+        let [async_graphql::PathSegment::Field(key)] = error.path.as_slice() else { continue };
+        let field = op.selection_set.node.items.iter().find_map(|s| match &s.node {
+            Selection::Field(f) if f.node.response_key().node.as_str() == key => Some(f.node.name.node.to_string()),
+            _ => None,
+        });
+        let Some(field) = field else { continue };
+        if shape.nullable_roots.contains(&(op.ty == OperationType::Mutation, field)) {
+            if let async_graphql::Value::Null = response.data {
+                response.data = async_graphql::Value::Object(Default::default());
+            }
+            if let async_graphql::Value::Object(map) = &mut response.data {
+                map.entry(async_graphql::Name::new(key)).or_insert(async_graphql::Value::Null);
+            }
+        } else {
+            response.data = async_graphql::Value::Null;
+            return;
+        }
+    }
+}
+
+/// Gives every error without a code the one that fits it.
+fn classify_errors(response: &mut Response) {
     for error in &mut response.errors {
         if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
             continue;
         }
-        let code =
-            if error.message.contains("Invalid value for argument") || error.message.starts_with("Failed to parse") {
-                // Input coercion: a value of the wrong type or outside an enum.
-                "BAD_USER_INPUT"
-            } else if !error.path.is_empty() {
-                // A resolver failed without an AppError (e.g. missing context data): our fault.
-                tracing::error!(message = %error.message, "unclassified resolver error");
-                error.message = "internal error".to_owned();
-                "INTERNAL"
-            } else {
-                "GRAPHQL_VALIDATION_FAILED"
-            };
+        let code = if error.message.contains("Invalid value for argument")
+            || error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Variable")
+        {
+            // Input coercion: a value of the wrong type or outside an enum.
+            "BAD_USER_INPUT"
+        } else if error.message.contains("nested too deep") {
+            "QUERY_TOO_DEEP"
+        } else if error.message.contains("too complex") {
+            "QUERY_TOO_COMPLEX"
+        } else if !error.path.is_empty() {
+            // A resolver failed without an AppError (e.g. missing context data): our fault.
+            tracing::error!(message = %error.message, "unclassified resolver error");
+            error.message = "internal error".to_owned();
+            "INTERNAL"
+        } else {
+            "GRAPHQL_VALIDATION_FAILED"
+        };
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);
     }
-    respond(response)
 }
 
-fn operation_type(
-    document: &async_graphql::parser::types::ExecutableDocument,
+/// The operation a request runs: by name, or the only one.
+fn operation<'d>(
+    document: &'d ExecutableDocument,
     name: Option<&str>,
-) -> Option<OperationType> {
-    use async_graphql::parser::types::DocumentOperations;
+) -> Option<&'d async_graphql::parser::types::OperationDefinition> {
     match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| op.node.ty),
+        (DocumentOperations::Single(op), _) => Some(&op.node),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
         _ => None,
     }
+}
+
+fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
+    operation(document, name).map(|op| op.ty)
+}
+
+/// Names of the root fields an operation selects (fragments at the root expanded).
+pub(super) fn root_fields(document: &ExecutableDocument, name: Option<&str>) -> Vec<String> {
+    fn collect(document: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, depth: usize) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => out.push(field.node.name.node.to_string()),
+                Selection::InlineFragment(fragment) if depth < 8 => {
+                    collect(document, &fragment.node.selection_set.node, out, depth + 1)
+                }
+                Selection::FragmentSpread(spread) if depth < 8 => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                        collect(document, &fragment.node.selection_set.node, out, depth + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Some(op) = operation(document, name) {
+        collect(document, &op.selection_set.node, &mut out, 0);
+    }
+    out
+}
+
+/// Number of aliased fields anywhere in the document.
+pub(super) fn alias_count(document: &ExecutableDocument) -> usize {
+    fn count(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|selection| match &selection.node {
+                Selection::Field(field) => {
+                    usize::from(field.node.alias.is_some()) + count(&field.node.selection_set.node)
+                }
+                Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = document.operations.iter().map(|(_, op)| count(&op.node.selection_set.node)).sum();
+    let fragments: usize = document.fragments.values().map(|f| count(&f.node.selection_set.node)).sum();
+    operations + fragments
+}
+
+/// The origin of a browser request made from another site that is not allowed, if this is one.
+///
+/// Browsers mark every request with `Sec-Fetch-Site` and cross-origin ones with `Origin`;
+/// a request a page on another site makes (a form post, an image, a script) carries one of
+/// them, while programs (curl, dashboards, gateways) send neither and are not affected.
+fn cross_site_origin(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let allowed_origin = |o: &str| allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(o));
+    if fetch_site == Some("cross-site") {
+        let origin = origin.unwrap_or("an unnamed origin");
+        return (!allowed_origin(origin)).then(|| origin.to_owned());
+    }
+    let origin = origin?;
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok())?;
+    let same = origin.split_once("://").is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host));
+    (!same && !allowed_origin(origin)).then(|| origin.to_owned())
 }
 
 fn with_code(mut error: ServerError, code: &str) -> ServerError {
@@ -126,20 +449,62 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
     error
 }
 
-fn respond(response: Response) -> HttpResponse {
-    let body = serde_json::to_vec(&response).expect("a GraphQL response always serializes");
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+/// Writes a GraphQL response. Under the GraphQL response media type a request error (one that
+/// stopped execution before it began) has a 4xx status and no `data` entry.
+fn respond(media: MediaType, status: StatusCode, response: Response) -> HttpResponse {
+    let (status, omit_data) = match media {
+        MediaType::GraphqlResponse => (status, status.is_client_error()),
+        MediaType::Json => (if status == StatusCode::BAD_REQUEST { StatusCode::OK } else { status }, false),
+    };
+    let mut body = serde_json::to_value(&response).expect("a GraphQL response always serializes");
+    if omit_data && let Some(object) = body.as_object_mut() {
+        object.remove("data");
+    }
+    let bytes = serde_json::to_vec(&body).expect("JSON always serializes");
+    (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
 }
 
-/// An error about the HTTP request itself, in the GraphQL response shape.
-fn request_error(status: StatusCode, message: &str) -> HttpResponse {
-    let code = match status {
-        StatusCode::METHOD_NOT_ALLOWED => "METHOD_NOT_ALLOWED",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UNSUPPORTED_MEDIA_TYPE",
-        _ => "BAD_REQUEST",
-    };
+/// An error about the HTTP request itself, in the GraphQL response shape, with its status
+/// whatever the media type (these requests are not well-formed GraphQL-over-HTTP requests).
+fn request_error(media: MediaType, status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let response = Response::from_errors(vec![with_code(ServerError::new(message, None), code)]);
-    let mut http = respond(response);
-    *http.status_mut() = status;
+    let mut http = respond(MediaType::GraphqlResponse, status, response);
+    http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));
     http
+}
+
+fn not_acceptable() -> HttpResponse {
+    request_error(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        "this endpoint answers application/graphql-response+json or application/json",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn negotiation_prefers_the_graphql_response_type() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json, application/json")),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(negotiate(&accept("application/json")), Some(MediaType::Json));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json;q=0.5, application/json")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(negotiate(&accept("*/*")), Some(MediaType::Json));
+        assert_eq!(negotiate(&accept("text/html")), None);
+    }
 }

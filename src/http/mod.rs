@@ -2,9 +2,16 @@
 
 mod graphql;
 mod health;
+mod rate_limit;
 pub mod shutdown;
 
+use std::sync::Arc;
 use std::time::Duration;
+
+use async_graphql::parser::types::ExecutableDocument;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
@@ -14,32 +21,149 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
+use crate::auth::{AuthSettings, TokenVerifier};
 use crate::domain::Services;
+use crate::domain::access::Caller;
 use crate::graphql::{AppSchema, build_schema};
+use rate_limit::RateLimiter;
+
+/// The HTTP-level settings: identity, limits, browser policy.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Where token verification keys come from.
+    pub auth: AuthSettings,
+    /// Whether requests without a token may read public data.
+    pub allow_anonymous: bool,
+    /// Deepest allowed nesting of selections.
+    pub max_depth: usize,
+    /// Largest allowed query cost (connections' `first` multiplies what is below them).
+    pub max_complexity: usize,
+    /// Most aliased fields allowed in one document.
+    pub max_aliases: usize,
+    /// Most root fields allowed in one operation.
+    pub max_root_fields: usize,
+    /// Largest accepted request body, in bytes (413 beyond).
+    pub max_body_bytes: usize,
+    /// Longest a request may run before it is abandoned.
+    pub request_timeout: Duration,
+    /// Requests a minute each principal (or anonymous client address) may make; 0 disables.
+    pub rate_limit_per_minute: u32,
+    /// Requests a principal may make at once before the per-minute rate applies.
+    pub rate_limit_burst: u32,
+    /// Whether schema introspection (and so GraphiQL's explorer) is available.
+    pub introspection: bool,
+    /// Origins browsers may call the API from (CORS and cross-site checks); `*` for any.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            auth: AuthSettings::default(),
+            allow_anonymous: true,
+            max_depth: 16,
+            max_complexity: 10_000,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            rate_limit_per_minute: 0,
+            rate_limit_burst: 60,
+            introspection: true,
+            cors_origins: Vec::new(),
+        }
+    }
+}
+
+impl HttpSettings {
+    /// Refuses a document over the alias or root-field limits, with the reason.
+    fn check_shape(&self, document: &ExecutableDocument, operation: Option<&str>) -> Option<String> {
+        let aliases = graphql::alias_count(document);
+        if aliases > self.max_aliases {
+            return Some(format!("the query uses {aliases} aliases; at most {} are allowed", self.max_aliases));
+        }
+        let roots = graphql::root_fields(document, operation).len();
+        if roots > self.max_root_fields {
+            return Some(format!(
+                "the operation selects {roots} root fields; at most {} are allowed",
+                self.max_root_fields
+            ));
+        }
+        None
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub schema: AppSchema,
     pub services: Services,
+    pub settings: Arc<HttpSettings>,
+    verifier: Option<Arc<TokenVerifier>>,
+    rate_limiter: Arc<RateLimiter>,
+    schema_shape: Arc<graphql::SchemaShape>,
 }
 
 impl AppState {
-    /// State for a service over these domain services.
+    /// State for a service over these domain services with default settings (anonymous
+    /// reads, no token keys: every write is refused).
     pub fn new(services: Services) -> Self {
-        Self { schema: build_schema(services.clone()), services }
+        Self::with_settings(services, HttpSettings::default()).expect("default settings are valid")
+    }
+
+    /// State with explicit settings; fails when the token keys cannot be read.
+    pub fn with_settings(services: Services, settings: HttpSettings) -> anyhow::Result<Self> {
+        let verifier = TokenVerifier::new(&settings.auth)?.map(Arc::new);
+        Ok(Self {
+            schema: build_schema(services.clone(), &settings),
+            services,
+            verifier,
+            rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute, settings.rate_limit_burst)),
+            schema_shape: Arc::new(graphql::SchemaShape::from_sdl(&crate::graphql::sdl())),
+            settings: Arc::new(settings),
+        })
+    }
+
+    /// Who is calling: the verified bearer token's principal, or anonymous (when allowed).
+    /// The error says why the request is not authenticated.
+    fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, String> {
+        let Some(value) = headers.get(header::AUTHORIZATION) else {
+            return if self.settings.allow_anonymous {
+                Ok(Caller::anonymous())
+            } else {
+                Err("this server requires a bearer token".to_owned())
+            };
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| "the Authorization header must be \"Bearer <token>\"".to_owned())?;
+        let verifier =
+            self.verifier.as_ref().ok_or_else(|| "this server accepts no tokens (no keys configured)".to_owned())?;
+        verifier.verify(token).map(Caller::authenticated)
     }
 }
 
 /// The router with every route and middleware; `main` serves it, tests call it directly.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let cors = cors_layer(&state.settings.cors_origins);
+    let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
+    let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphiql", get(graphiql))
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .with_state(state)
+        .layer(body_limit);
+    let router = match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    };
+    router
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request| {
@@ -74,4 +198,23 @@ pub fn app(state: AppState) -> Router {
 
 async fn graphiql() -> Html<String> {
     Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("fulian-graph").finish())
+}
+
+/// CORS for the configured origins; none when no origin is configured (same-origin only).
+fn cors_layer(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT])
+            .max_age(Duration::from_secs(600)),
+    )
 }

@@ -5,6 +5,7 @@
 //! [`dialect::Backend`].
 
 pub mod alliances;
+pub mod audit;
 pub mod dataset;
 pub mod dialect;
 pub mod organizations;

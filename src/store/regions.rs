@@ -141,3 +141,11 @@ pub(crate) async fn insert(tx: &mut Tx, region: &Region) -> StoreResult<()> {
     tx.execute(&closure).await?;
     Ok(())
 }
+
+/// Whether `code` is `ancestor` or lies below it.
+pub async fn is_within(store: &Store, ancestor: &str, code: &str) -> StoreResult<bool> {
+    let mut sql = Sql::new("");
+    let (a, d) = (sql.arg(ancestor), sql.arg(code));
+    sql.push(&format!("SELECT COUNT(*) FROM region_closure WHERE ancestor = {a} AND descendant = {d}"));
+    Ok(store.fetch_count(&sql).await? > 0)
+}

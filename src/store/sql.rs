@@ -3,7 +3,7 @@
 //! Statements are text with `$N` placeholders plus a list of [`Arg`]s; the executors bind them
 //! on whichever backend the store runs. Row types derive `sqlx::FromRow` and decode on both.
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
@@ -16,6 +16,7 @@ pub enum Arg {
     Text(Option<String>),
     Int(Option<i64>),
     Date(Option<NaiveDate>),
+    Time(Option<DateTime<Utc>>),
 }
 
 impl From<&str> for Arg {
@@ -51,6 +52,12 @@ impl From<Option<i64>> for Arg {
 impl From<Option<NaiveDate>> for Arg {
     fn from(v: Option<NaiveDate>) -> Self {
         Self::Date(v)
+    }
+}
+
+impl From<DateTime<Utc>> for Arg {
+    fn from(v: DateTime<Utc>) -> Self {
+        Self::Time(Some(v))
     }
 }
 
@@ -97,6 +104,7 @@ macro_rules! bind_args {
                 Arg::Text(v) => query.bind(v.clone()),
                 Arg::Int(v) => query.bind(*v),
                 Arg::Date(v) => query.bind(*v),
+                Arg::Time(v) => query.bind(*v),
             };
         }
         query

@@ -3,6 +3,7 @@
 
 mod common;
 
+mod access;
 mod alliances;
 mod dataset;
 mod errors;
@@ -10,6 +11,7 @@ mod http;
 mod mutations;
 mod n_plus_one;
 mod organizations;
+mod protection;
 mod regions;
 mod reports;
 mod schema;

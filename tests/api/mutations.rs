@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::common::{TestApp, error_code, only_error};
+use crate::common::{TestApp, admin, error_code, only_error};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -55,7 +55,8 @@ async fn count(app: &TestApp) -> i64 {
 async fn create_is_validated_and_idempotent(app: TestApp) {
     let before = count(&app).await;
     let parent = id_of(&app, "fed-110112").await;
-    let created = app.data(CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
+    let created =
+        app.data_as(Some(&admin()), CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
     assert_eq!(created["region"]["code"], "110112-liyuan");
     assert_eq!(created["parent"]["key"], "fed-110112");
     assert_eq!(created["foundedOn"], "2024-05-01");
@@ -63,13 +64,14 @@ async fn create_is_validated_and_idempotent(app: TestApp) {
     assert_eq!(created["memberCount"], json!({ "value": 120, "qualifier": "AT_LEAST" }));
     assert_eq!(count(&app).await, before + 1);
     // The same submission again: the same organization, nothing new.
-    let again = app.data(CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
+    let again =
+        app.data_as(Some(&admin()), CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
     assert_eq!(again, created);
     assert_eq!(count(&app).await, before + 1);
     // The same key with other data: a conflict, nothing changed.
     let mut changed = input(&parent);
     changed["name"] = json!("另一个名字");
-    let body = app.graphql(CREATE, json!({ "input": changed })).await;
+    let body = app.graphql_as(Some(&admin()), CREATE, json!({ "input": changed })).await;
     assert_eq!(error_code(&body), "CONFLICT");
     let node = app
         .data("query($id: ID!) { node(id: $id) { ... on Organization { name } } }", json!({ "id": created["id"] }))
@@ -80,7 +82,8 @@ async fn create_is_validated_and_idempotent(app: TestApp) {
 async fn invalid_input_lists_every_problem_and_writes_nothing(app: TestApp) {
     let before = count(&app).await;
     let body = app
-        .graphql(
+        .graphql_as(
+            Some(&admin()),
             CREATE,
             json!({ "input": {
                 "key": "Not A Key",
@@ -112,7 +115,8 @@ async fn invalid_input_lists_every_problem_and_writes_nothing(app: TestApp) {
     assert_eq!(count(&app).await, before);
     // A date that is not a date is refused by the schema itself.
     let body = app
-        .graphql(
+        .graphql_as(
+            Some(&admin()),
             CREATE,
             json!({ "input": { "key": "k", "name": "n", "kind": "OTHER", "founded": { "date": "2013-02-30" } } }),
         )
@@ -122,18 +126,21 @@ async fn invalid_input_lists_every_problem_and_writes_nothing(app: TestApp) {
 
 async fn update_replaces_fields_but_not_the_key(app: TestApp) {
     let parent = id_of(&app, "fed-110112").await;
-    let created = app.data(CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
+    let created =
+        app.data_as(Some(&admin()), CREATE, json!({ "input": input(&parent) })).await["createOrganization"].clone();
     let mut next = input(&parent);
     next["name"] = json!("梨园镇妇女之家（更名）");
     next["memberCount"] = json!({ "value": 150 });
-    let updated = app.data(UPDATE, json!({ "id": created["id"], "input": next })).await["updateOrganization"].clone();
+    let updated =
+        app.data_as(Some(&admin()), UPDATE, json!({ "id": created["id"], "input": next })).await["updateOrganization"]
+            .clone();
     assert_eq!(updated["name"], "梨园镇妇女之家（更名）");
     assert_eq!(updated["memberCount"], json!({ "value": 150, "qualifier": "EXACT" }));
     let mut rekeyed = next.clone();
     rekeyed["key"] = json!("other-key");
-    let body = app.graphql(UPDATE, json!({ "id": created["id"], "input": rekeyed })).await;
+    let body = app.graphql_as(Some(&admin()), UPDATE, json!({ "id": created["id"], "input": rekeyed })).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
-    let body = app.graphql(UPDATE, json!({ "id": "T3JnYW5pemF0aW9uOjk5OTk5", "input": next })).await;
+    let body = app.graphql_as(Some(&admin()), UPDATE, json!({ "id": "T3JnYW5pemF0aW9uOjk5OTk5", "input": next })).await;
     assert_eq!(error_code(&body), "NOT_FOUND");
 }
 
@@ -158,12 +165,12 @@ async fn update_refuses_cycles(app: TestApp) {
         "key": current["key"], "name": current["name"], "shortName": current["shortName"], "kind": current["kind"],
         "sector": current["sector"], "regionCode": current["region"]["code"], "parent": township,
     });
-    let body = app.graphql(UPDATE, json!({ "id": county, "input": input })).await;
+    let body = app.graphql_as(Some(&admin()), UPDATE, json!({ "id": county, "input": input })).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(only_error(&body)["extensions"]["problems"][0]["path"], "input.parent");
     let mut own = input.clone();
     own["parent"] = county.clone();
-    let body = app.graphql(UPDATE, json!({ "id": county, "input": own })).await;
+    let body = app.graphql_as(Some(&admin()), UPDATE, json!({ "id": county, "input": own })).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     let after = app.data("query($id: ID!) { organization(id: $id) { parent { key } } }", json!({ "id": county })).await;
     assert_eq!(after["organization"]["parent"]["key"], "fed-110000", "the parent is unchanged");

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{TestApp, admin};
 use crate::on_both_backends;
 
 on_both_backends!(nested_query_statement_count_does_not_grow_with_rows);
@@ -34,7 +34,8 @@ async fn nested_query_statement_count_does_not_grow_with_rows(app: TestApp) {
         ["organizations"]["edges"][0]["node"]["id"]
         .clone();
     let parent = app
-        .data(
+        .data_as(
+            Some(&admin()),
             "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }",
             json!({ "input": { "key": "homes-network", "name": "妇女之家联络网", "kind": "ASSOCIATION", "regionCode": "110112", "parent": county } }),
         )
@@ -44,7 +45,8 @@ async fn nested_query_statement_count_does_not_grow_with_rows(app: TestApp) {
     for i in 0..100 {
         let input = json!({ "key": format!("home-{i}"), "name": format!("妇女之家 {i}"), "kind": "WOMENS_HOME",
                             "regionCode": counties[i % 2], "parent": parent });
-        app.data(
+        app.data_as(
+            Some(&admin()),
             "mutation($input: OrganizationInput!) { createOrganization(input: $input) { id } }",
             json!({ "input": input }),
         )

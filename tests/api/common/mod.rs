@@ -5,7 +5,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use fulian_graph::auth::{AuthSettings, issue};
 use fulian_graph::domain::Services;
+use fulian_graph::domain::access::{Principal, Role};
+use fulian_graph::http::HttpSettings;
 use fulian_graph::store::{Store, StoreOptions};
 use fulian_graph::{AppState, app, server};
 use http_body_util::BodyExt;
@@ -14,6 +17,48 @@ use tower::ServiceExt;
 
 /// Environment variable with a PostgreSQL URL; when set, every test also runs on PostgreSQL.
 pub const POSTGRES_URL_VAR: &str = "FULIAN_TEST_POSTGRES_URL";
+
+/// The HS256 secret test tokens are signed with.
+pub const SECRET: &str = "test-secret-test-secret-test-secret";
+
+/// Which database a test app runs on.
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Db {
+    /// PostgreSQL when configured (see [`POSTGRES_URL_VAR`]), with a note on stderr otherwise.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) => Some(Self::Postgres(url)),
+            Err(_) => {
+                eprintln!("{POSTGRES_URL_VAR} is not set: skipping the PostgreSQL run of this test");
+                None
+            }
+        }
+    }
+}
+
+/// The settings of test apps: defaults, plus the test secret for tokens.
+pub fn test_settings() -> HttpSettings {
+    HttpSettings {
+        auth: AuthSettings { secret: Some(SECRET.into()), ..AuthSettings::default() },
+        ..HttpSettings::default()
+    }
+}
+
+/// A token for `sub` with `role`, acting for `region`, valid for an hour.
+pub fn token(sub: &str, role: Role, region: Option<&str>) -> String {
+    let principal = Principal { sub: sub.into(), role, region: region.map(str::to_owned) };
+    issue(SECRET, &principal, std::time::Duration::from_secs(3600), None, None).expect("sign a token")
+}
+
+/// An ADMIN's token.
+pub fn admin() -> String {
+    token("admin", Role::Admin, None)
+}
 
 /// A service under test with its own empty-then-migrated database, demo data loaded.
 pub struct TestApp {
@@ -27,32 +72,33 @@ static SCHEMAS: AtomicU32 = AtomicU32::new(0);
 impl TestApp {
     /// An app on a private in-memory SQLite database.
     pub async fn sqlite() -> Self {
-        let store = Store::connect(&StoreOptions::new("sqlite::memory:")).await.expect("open sqlite");
-        Self::ready(store, None).await
+        Self::start(Db::Sqlite, test_settings()).await
     }
 
     /// An app on a private schema of the PostgreSQL database named by [`POSTGRES_URL_VAR`];
     /// `None` (and a note on stderr) when the variable is not set.
     pub async fn postgres() -> Option<Self> {
-        let Ok(url) = std::env::var(POSTGRES_URL_VAR) else {
-            eprintln!("{POSTGRES_URL_VAR} is not set: skipping the PostgreSQL run of this test");
-            return None;
-        };
-        let schema = format!("fgt_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::Relaxed));
-        let admin = Store::connect(&StoreOptions::new(&url)).await.expect("connect to PostgreSQL");
-        admin_execute(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await;
-        admin.close().await;
-        let mut options = StoreOptions::new(&url);
-        options.pg_schema = Some(schema.clone());
-        let store = Store::connect(&options).await.expect("connect to the test schema");
-        Some(Self::ready(store, Some((url, schema))).await)
+        Some(Self::start(Db::postgres()?, test_settings()).await)
     }
 
-    async fn ready(store: Store, pg_schema: Option<(String, String)>) -> Self {
+    /// An app on `db` with the given HTTP settings.
+    pub async fn start(db: Db, settings: HttpSettings) -> Self {
+        let (store, pg_schema) = match db {
+            Db::Sqlite => (Store::connect(&StoreOptions::new("sqlite::memory:")).await.expect("open sqlite"), None),
+            Db::Postgres(url) => {
+                let schema = format!("fgt_{}_{}", std::process::id(), SCHEMAS.fetch_add(1, Ordering::Relaxed));
+                let admin = Store::connect(&StoreOptions::new(&url)).await.expect("connect to PostgreSQL");
+                admin_execute(&admin, &format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).await;
+                admin.close().await;
+                let mut options = StoreOptions::new(&url);
+                options.pg_schema = Some(schema.clone());
+                (Store::connect(&options).await.expect("connect to the test schema"), Some((url, schema)))
+            }
+        };
         store.migrate().await.expect("migrate");
         server::load_demo_data_if_empty(&store).await.expect("load demo data");
-        let router = app(AppState::new(Services::new(store.clone())));
-        Self { router, store, pg_schema }
+        let state = AppState::with_settings(Services::new(store.clone()), settings).expect("valid settings");
+        Self { router: app(state), store, pg_schema }
     }
 
     /// Sends a request through the router; returns the status, headers and body as JSON
@@ -67,21 +113,43 @@ impl TestApp {
         (status, headers, body)
     }
 
-    /// POSTs a GraphQL query with variables; returns the whole response body.
+    /// POSTs a GraphQL query with variables, anonymously; returns the whole response body.
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
-        let body = json!({ "query": query, "variables": variables });
-        let request = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string()))
-            .expect("request");
-        let (status, _, body) = self.send(request).await;
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// POSTs a GraphQL query with a bearer token (or none); expects HTTP 200; returns the body.
+    pub async fn graphql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let (status, _, body) = self.post(token, &[], &json!({ "query": query, "variables": variables })).await;
         assert_eq!(status, StatusCode::OK, "unexpected status; body: {body}");
         body
     }
 
-    /// POSTs a query that must succeed; returns `data`.
+    /// POSTs a JSON body with a token and extra headers; returns status, headers and body.
+    pub async fn post(
+        &self,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: &Value,
+    ) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request.body(Body::from(body.to_string())).expect("request")).await
+    }
+
+    /// POSTs a query that must succeed, anonymously; returns `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
-        let body = self.graphql(query, variables).await;
+        self.data_as(None, query, variables).await
+    }
+
+    /// POSTs a query that must succeed, with a token; returns `data`.
+    pub async fn data_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.graphql_as(token, query, variables).await;
         assert!(body.get("errors").is_none(), "unexpected errors: {body:#}");
         body["data"].clone()
     }
@@ -143,6 +211,32 @@ macro_rules! on_both_backends {
                 async fn $name() {
                     if let Some(app) = $crate::common::TestApp::postgres().await {
                         super::$name(app).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+/// Declares each listed `async fn(Db)` as a test on SQLite and, when configured, on PostgreSQL;
+/// for tests that start apps with settings of their own.
+#[macro_export]
+macro_rules! on_both_dbs {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::common::Db::Sqlite).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::common::Db::postgres() {
+                        super::$name(db).await;
                     }
                 }
             )+

@@ -1,0 +1,267 @@
+//! Identity at the door and protection against hostile requests: tokens, anonymous-off mode,
+//! query depth/complexity/alias limits, body size, rate limit, timeouts, introspection, CORS
+//! and cross-site requests, and GraphQL-over-HTTP content negotiation.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use fulian_graph::auth::Claims;
+use fulian_graph::domain::access::Role;
+use fulian_graph::http::HttpSettings;
+use serde_json::{Value, json};
+
+use crate::common::{Db, SECRET, TestApp, admin, error_code, test_settings, token};
+use crate::on_both_dbs;
+
+on_both_dbs!(
+    bad_tokens_are_refused_never_anonymous,
+    anonymous_access_can_be_turned_off,
+    depth_complexity_and_alias_limits,
+    oversized_bodies_are_refused,
+    rate_limit_per_principal,
+    slow_requests_are_abandoned,
+    introspection_can_be_turned_off,
+    cross_site_requests_and_cors,
+    content_negotiation,
+);
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+fn signed(claims: Value, secret: &str) -> String {
+    let claims: Claims = serde_json::from_value(claims).unwrap();
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn now() -> u64 {
+    jsonwebtoken::get_current_timestamp()
+}
+
+async fn start(db: Db, change: impl FnOnce(&mut HttpSettings)) -> TestApp {
+    let mut settings = test_settings();
+    change(&mut settings);
+    TestApp::start(db, settings).await
+}
+
+const QUERY: &str = r#"{ region(code: "110112") { name } }"#;
+
+async fn bad_tokens_are_refused_never_anonymous(db: Db) {
+    let app = start(db, |_| {}).await;
+    let expired = signed(json!({ "sub": "li", "role": "EDITOR", "exp": now() - 3600 }), SECRET);
+    let not_yet = signed(json!({ "sub": "li", "role": "EDITOR", "exp": now() + 7200, "nbf": now() + 3600 }), SECRET);
+    let forged =
+        signed(json!({ "sub": "li", "role": "ADMIN", "exp": now() + 3600 }), "someone-elses-secret-someone-elses");
+    let bad_role = signed(json!({ "sub": "li", "role": "ROOT", "exp": now() + 3600 }), SECRET);
+    for (token, why) in [
+        (expired.as_str(), "expired"),
+        (not_yet.as_str(), "not valid yet"),
+        (forged.as_str(), "signature is invalid"),
+        (bad_role.as_str(), "unknown role"),
+        ("not-a-jwt", "not a JWT"),
+    ] {
+        for accept in [GRAPHQL_RESPONSE, "application/json"] {
+            let (status, headers, body) =
+                app.post(Some(token), &[("accept", accept)], &json!({ "query": QUERY })).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}: {body}");
+            assert_eq!(error_code(&body), "UNAUTHENTICATED");
+            assert!(body["errors"][0]["message"].as_str().unwrap().contains(why), "{why}: {body}");
+            assert!(headers[header::WWW_AUTHENTICATE].to_str().unwrap().starts_with("Bearer error=\"invalid_token\""));
+            assert!(body.get("data").is_none());
+        }
+    }
+    // Not a bearer token at all.
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::AUTHORIZATION, "Basic YWRtaW46YWRtaW4=")
+        .body(Body::from(json!({ "query": QUERY }).to_string()))
+        .unwrap();
+    assert_eq!(app.send(request).await.0, StatusCode::UNAUTHORIZED);
+    // A forged ADMIN token cannot write, and the attempt is on record.
+    let create = r#"mutation { createOrganization(input: { key: "forged", name: "伪造", kind: OTHER }) { id } }"#;
+    let (status, _, _) = app.post(Some(&forged), &[], &json!({ "query": create })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let log = app
+        .data_as(Some(&admin()), r#"{ auditLog { edges { node { operation outcome errorCode } } } }"#, json!({}))
+        .await;
+    assert_eq!(
+        log["auditLog"]["edges"][0]["node"],
+        json!({ "operation": "createOrganization", "outcome": "DENIED", "errorCode": "UNAUTHENTICATED" })
+    );
+    let check = app.data(r#"{ organizations(filter: { nameContains: "伪造" }) { totalCount } }"#, json!({})).await;
+    assert_eq!(check["organizations"]["totalCount"], 0);
+}
+
+async fn anonymous_access_can_be_turned_off(db: Db) {
+    let app = start(db, |s| s.allow_anonymous = false).await;
+    let (status, _, body) = app.post(None, &[], &json!({ "query": QUERY })).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    let viewer = token("wang", Role::Viewer, None);
+    assert_eq!(app.data_as(Some(&viewer), QUERY, json!({})).await["region"]["name"], "通州区");
+}
+
+async fn depth_complexity_and_alias_limits(db: Db) {
+    let app = start(db, |s| {
+        s.max_depth = 6;
+        s.max_complexity = 500;
+        s.max_aliases = 3;
+        s.max_root_fields = 4;
+    })
+    .await;
+    let deep = r#"{ region(code: "110112-liyuan-weijiafen") { parent { parent { parent { parent { parent { name } } } } } } }"#;
+    let (status, _, body) = app.post(None, &[("accept", GRAPHQL_RESPONSE)], &json!({ "query": deep })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "QUERY_TOO_DEEP");
+    // `first` multiplies the cost of what is below it: 10 organizations pass, 100 do not.
+    let costly = "query($n: Int) { organizations(first: $n) { edges { node { name region { name parent { name } } children { name } } } } }";
+    app.data(costly, json!({ "n": 10 })).await;
+    let body = app.graphql(costly, json!({ "n": 100 })).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_COMPLEX");
+    let aliases = r#"{ a: region(code: "110112") { name } b: region(code: "110111") { name } c: region(code: "131000") { name } d: region(code: "120114") { name } }"#;
+    let (status, _, body) = app.post(None, &[("accept", GRAPHQL_RESPONSE)], &json!({ "query": aliases })).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(&body), "QUERY_TOO_LARGE");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("4 aliases"));
+    let roots = "{ alliances { slug } alliances { name } reports { totalCount } regions { totalCount } organizations { totalCount } }";
+    let body = app.graphql(roots, json!({})).await;
+    assert_eq!(error_code(&body), "QUERY_TOO_LARGE");
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains("5 root fields"));
+}
+
+async fn oversized_bodies_are_refused(db: Db) {
+    let app = start(db, |s| s.max_body_bytes = 2_000).await;
+    let padding = " ".repeat(3_000);
+    let (status, _, body) = app.post(None, &[], &json!({ "query": format!("{QUERY}{padding}") })).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(&body), "PAYLOAD_TOO_LARGE");
+    assert_eq!(app.data(QUERY, json!({})).await["region"]["name"], "通州区");
+}
+
+async fn rate_limit_per_principal(db: Db) {
+    let app = start(db, |s| {
+        s.rate_limit_per_minute = 60;
+        s.rate_limit_burst = 3;
+    })
+    .await;
+    let li = token("li", Role::Viewer, None);
+    for _ in 0..3 {
+        assert_eq!(app.post(Some(&li), &[], &json!({ "query": QUERY })).await.0, StatusCode::OK);
+    }
+    let (status, headers, body) = app.post(Some(&li), &[], &json!({ "query": QUERY })).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    let retry: u64 = headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After: {retry}");
+    // Another principal has a bucket of its own.
+    let wang = token("wang", Role::Viewer, None);
+    assert_eq!(app.post(Some(&wang), &[], &json!({ "query": QUERY })).await.0, StatusCode::OK);
+}
+
+async fn slow_requests_are_abandoned(db: Db) {
+    let app = start(db, |s| {
+        s.request_timeout = Duration::from_millis(1);
+        s.max_complexity = 1_000_000;
+    })
+    .await;
+    // A hundred un-batched sub-lists: far more than a millisecond of work.
+    let slow =
+        "{ regions(first: 100) { edges { node { descendants(first: 50) { totalCount edges { node { code } } } } } } }";
+    let (status, _, body) = app.post(None, &[], &json!({ "query": slow })).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(error_code(&body), "TIMEOUT");
+}
+
+async fn introspection_can_be_turned_off(db: Db) {
+    let app = start(db, |s| s.introspection = false).await;
+    let body = app.graphql("{ __schema { queryType { name } } __type(name: \"Region\") { name } }", json!({})).await;
+    assert_eq!(body["data"], json!({ "__schema": null, "__type": null }), "{body}");
+    assert_eq!(app.data(QUERY, json!({})).await["region"]["name"], "通州区");
+}
+
+async fn cross_site_requests_and_cors(db: Db) {
+    let app = start(db, |s| s.cors_origins = vec!["https://dash.example.cn".into()]).await;
+    // A page on another site posting (or a browser fetching) from an origin not allowed: refused.
+    let (status, _, body) = app
+        .post(None, &[("origin", "https://evil.example"), ("sec-fetch-site", "cross-site")], &json!({ "query": QUERY }))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let request = Request::get(format!("/graphql?query={}", "%7B%20alliances%20%7B%20slug%20%7D%20%7D"))
+        .header("sec-fetch-site", "cross-site")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(request).await.0, StatusCode::FORBIDDEN);
+    // The allowed dashboard: served, with CORS headers; its preflight is answered.
+    let (status, headers, _) = app
+        .post(
+            None,
+            &[("origin", "https://dash.example.cn"), ("sec-fetch-site", "cross-site")],
+            &json!({ "query": QUERY }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::ACCESS_CONTROL_ALLOW_ORIGIN], "https://dash.example.cn");
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/graphql")
+        .header(header::ORIGIN, "https://dash.example.cn")
+        .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
+        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type")
+        .body(Body::empty())
+        .unwrap();
+    let (status, headers, _) = app.send(preflight).await;
+    assert!(status.is_success());
+    assert!(headers[header::ACCESS_CONTROL_ALLOW_HEADERS].to_str().unwrap().contains("authorization"));
+    // Same-origin pages (GraphiQL) and programs without browser headers are unaffected.
+    let (status, _, _) = app
+        .post(
+            None,
+            &[("origin", "http://localhost"), ("host", "localhost"), ("sec-fetch-site", "same-origin")],
+            &json!({ "query": QUERY }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+async fn content_negotiation(db: Db) {
+    let app = start(db, |_| {}).await;
+    let both = "application/graphql-response+json, application/json;q=0.9";
+    let (status, headers, body) = app.post(None, &[("accept", both)], &json!({ "query": QUERY })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(GRAPHQL_RESPONSE));
+    assert_eq!(body["data"]["region"]["name"], "通州区");
+    // Request errors under the new media type: 400 and no data entry.
+    for (query, code) in [("{ region(code: ", "GRAPHQL_PARSE_FAILED"), ("{ nonsense }", "GRAPHQL_VALIDATION_FAILED")] {
+        let (status, _, body) = app.post(None, &[("accept", GRAPHQL_RESPONSE)], &json!({ "query": query })).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error_code(&body), code);
+        assert!(body.get("data").is_none(), "{body}");
+    }
+    let coercion =
+        json!({ "query": "query($n: Int) { organizations(first: $n) { totalCount } }", "variables": { "n": "ten" } });
+    let (status, _, body) = app.post(None, &[("accept", GRAPHQL_RESPONSE)], &coercion).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    // Field errors are not request errors: 200 with data.
+    let (status, _, body) = app
+        .post(None, &[("accept", GRAPHQL_RESPONSE)], &json!({ "query": r#"{ region(code: "119999") { name } }"# }))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["data"], json!({ "region": null }));
+    // Legacy JSON: 200 for every well-formed request, errors in the body.
+    let (status, headers, body) =
+        app.post(None, &[("accept", "application/json")], &json!({ "query": "{ nonsense }" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
+    // Neither acceptable: 406. No query at all: 400.
+    assert_eq!(
+        app.post(None, &[("accept", "text/html")], &json!({ "query": QUERY })).await.0,
+        StatusCode::NOT_ACCEPTABLE
+    );
+    assert_eq!(app.post(None, &[], &json!({ "variables": {} })).await.0, StatusCode::BAD_REQUEST);
+}
