@@ -6,6 +6,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::figures::{Figures, Metric, Period};
+use super::submission::{Known, ReportSubmission};
+
 use super::model::{AllianceKind, DatePrecision, OrganizationKind, OrganizationSector, Qualifier, RegionLevel};
 
 /// A pointer from a record to the report excerpt it came from.
@@ -88,6 +91,15 @@ pub struct OrganizationEntry {
     pub sources: Vec<SourceRef>,
 }
 
+/// The figures of one report.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportFigures {
+    /// Key of the report.
+    pub report: String,
+    pub figures: Figures,
+}
+
 /// The whole dataset, in load order: parents before children.
 #[derive(Clone, Debug)]
 pub struct Dataset {
@@ -95,6 +107,8 @@ pub struct Dataset {
     pub regions: Vec<RegionEntry>,
     pub alliances: Vec<AllianceEntry>,
     pub organizations: Vec<OrganizationEntry>,
+    pub metrics: Vec<Metric>,
+    pub figures: Vec<ReportFigures>,
 }
 
 /// Why a dataset was refused.
@@ -108,27 +122,53 @@ pub enum DatasetError {
     Inconsistent(Vec<String>),
 }
 
+fn read<T: serde::de::DeserializeOwned>(file: &'static str, text: &str) -> Result<T, DatasetError> {
+    serde_json::from_str(text).map_err(|error| DatasetError::Parse { file, error })
+}
+
 impl Dataset {
     /// The demo dataset compiled into the binary.
     pub fn demo() -> Result<Self, DatasetError> {
-        Self::parse(
+        let mut dataset = Self::parse(
             include_str!("../../data/reports.json"),
             include_str!("../../data/regions.json"),
             include_str!("../../data/alliances.json"),
             include_str!("../../data/organizations.json"),
-        )
+        )?;
+        dataset.metrics = read("metrics.json", include_str!("../../data/metrics.json"))?;
+        dataset.figures = read("figures.json", include_str!("../../data/figures.json"))?;
+        dataset.check()?;
+        Ok(dataset)
     }
 
-    /// Parses and checks a dataset from the text of its four files.
-    pub fn parse(reports: &str, regions: &str, alliances: &str, organizations: &str) -> Result<Self, DatasetError> {
-        fn read<T: serde::de::DeserializeOwned>(file: &'static str, text: &str) -> Result<T, DatasetError> {
-            serde_json::from_str(text).map_err(|error| DatasetError::Parse { file, error })
+    /// The report submission (report and figures) the dataset holds for a report key.
+    pub fn submission(&self, report: &ReportEntry) -> ReportSubmission {
+        ReportSubmission {
+            key: report.key.clone(),
+            title: report.title.clone(),
+            publisher: report.publisher.clone(),
+            published_on: report.published_on,
+            period: Period { start: report.period_start, end: report.period_end, note: report.period_note.clone() },
+            source_file: Some(report.source_file.clone()),
+            region: report.region.clone(),
+            figures: self
+                .figures
+                .iter()
+                .find(|f| f.report == report.key)
+                .map(|f| f.figures.clone())
+                .unwrap_or_default(),
         }
+    }
+
+    /// Parses and checks a dataset (without figures) from the text of its four files.
+    pub fn parse(reports: &str, regions: &str, alliances: &str, organizations: &str) -> Result<Self, DatasetError> {
         let mut dataset = Self {
             reports: read("reports.json", reports)?,
             regions: read("regions.json", regions)?,
             alliances: read("alliances.json", alliances)?,
             organizations: read("organizations.json", organizations)?,
+            metrics: Vec::new(),
+            figures: Vec::new(),
         };
         dataset.check()?;
         dataset.order();
@@ -257,6 +297,22 @@ impl Dataset {
                 problems.push(format!("{owner} has no source"));
             }
             sources_ok(&mut problems, &owner, &org.sources);
+        }
+        let known = Known {
+            regions: regions.keys().map(|c| (*c).to_owned()).collect(),
+            alliances: self.alliances.iter().map(|a| a.slug.clone()).collect(),
+            metrics: self.metrics.iter().map(|m| m.code.clone()).collect(),
+            organizations: self.organizations.iter().map(|o| (o.key.clone(), o.region.clone())).collect(),
+        };
+        for figures in &self.figures {
+            match self.reports.iter().find(|r| r.key == figures.report) {
+                None => problems.push(format!("figures.json names unknown report {}", figures.report)),
+                Some(report) => {
+                    for problem in self.submission(report).problems(&known, &figures.report) {
+                        problems.push(format!("{}: {}", problem.path, problem.message));
+                    }
+                }
+            }
         }
         if problems.is_empty() { Ok(()) } else { Err(DatasetError::Inconsistent(problems)) }
     }

@@ -3,8 +3,11 @@
 pub mod access;
 pub mod audit;
 pub mod dataset;
+pub mod figures;
 pub mod model;
 pub mod query;
 mod services;
+pub mod submission;
+pub mod summary;
 
-pub use services::{OrganizationInput, Services, is_region_code, page_size};
+pub use services::{OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size};

@@ -259,6 +259,10 @@ pub struct Report {
     pub period_note: Option<String>,
     pub source_file: Option<String>,
     pub region_code: Option<String>,
+    /// 1 for the first submission of a report key, then 2, 3 … for each changed re-submission.
+    pub revision: i64,
+    /// The revision that replaced this one; `None` for the current revision.
+    pub superseded_by: Option<i64>,
 }
 
 /// Where a record came from: a report and the excerpt of it that names or states the record.

@@ -70,4 +70,6 @@ pub struct ReportFilter {
     pub include_descendants: bool,
     /// Only reports whose title contains this text.
     pub title_contains: Option<String>,
+    /// Also list revisions that a later revision superseded.
+    pub include_superseded: bool,
 }

@@ -6,10 +6,13 @@ use chrono::Utc;
 
 use super::access::Caller;
 use super::audit::{Audit, AuditEntry, AuditFilter};
+use super::figures::Metric;
 use super::model::{Agreement, Alliance, Organization, PartialDate, Region, Report, ReportedCount, Source, Subject};
 use super::query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
 };
+use super::submission::{Known, ReportSubmission, fingerprint};
+use super::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
 use crate::error::{AppError, AppResult, Problem};
 use crate::store::organizations::OrganizationRecord;
 use crate::store::{self, Store, StoreError};
@@ -54,6 +57,24 @@ fn search_text(text: Option<String>, path: &str, problems: &mut Vec<Problem>) ->
 
 fn problems_or<T>(problems: Vec<Problem>, value: T) -> AppResult<T> {
     if problems.is_empty() { Ok(value) } else { Err(AppError::BadUserInput(problems)) }
+}
+
+/// What became of a submitted report.
+#[derive(async_graphql::Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitStatus {
+    /// A new report was recorded (revision 1).
+    Created,
+    /// The same content was already recorded; nothing was written.
+    Unchanged,
+    /// The content differs from the current revision: a new revision supersedes it.
+    Revised,
+}
+
+/// The report a submission produced (or matched) and what happened.
+#[derive(Clone, Debug)]
+pub struct SubmitOutcome {
+    pub report: Report,
+    pub status: SubmitStatus,
 }
 
 /// What a client sends to create or replace an organization.
@@ -405,6 +426,153 @@ impl Services {
             let audit = Audit::start(&Caller::anonymous(), operation, "(not resolved: request refused)");
             let _ = audit.finish::<()>(&self.store, Err(AppError::Unauthenticated(reason.to_owned()))).await;
         }
+    }
+
+    /// Submits a report with its figures, validated as a whole and written all or nothing.
+    /// The same submission again changes nothing; a changed one becomes a new revision that
+    /// supersedes the current one. EDITORs submit only for their region subtree (and for
+    /// alliances their region takes part in).
+    pub async fn submit_report(&self, caller: &Caller, submission: &ReportSubmission) -> AppResult<SubmitOutcome> {
+        let mut audit = Audit::start(caller, "submitReport", format!("report key={}", submission.key));
+        let result = self.submit_report_audited(caller, submission, &mut audit).await;
+        audit.finish(&self.store, result).await
+    }
+
+    async fn submit_report_audited(
+        &self,
+        caller: &Caller,
+        submission: &ReportSubmission,
+        audit: &mut Audit,
+    ) -> AppResult<SubmitOutcome> {
+        let root = caller.writable_root("submitReport")?;
+        let refs = submission.references();
+        let regions = store::regions::by_codes(&self.store, &refs.regions).await?;
+        let store_refs = store::figures::refs(&self.store, &refs.alliances, &refs.organizations).await?;
+        let known = Known {
+            regions: regions.into_iter().map(|r| r.code).collect(),
+            alliances: store_refs.alliances.keys().cloned().collect(),
+            metrics: store::figures::known_metrics(&self.store, &refs.metrics).await?.into_iter().collect(),
+            organizations: store_refs
+                .organizations
+                .iter()
+                .map(|(k, (_, region))| (k.clone(), region.clone()))
+                .collect(),
+        };
+        let problems = submission.problems(&known, "input");
+        if !problems.is_empty() {
+            return Err(AppError::BadUserInput(problems));
+        }
+        if let Some(root) = root {
+            let (regions, alliances) = submission.scopes(&known);
+            for region in &regions {
+                self.check_region_writable(Some(root), Some(region), "submitReport").await?;
+            }
+            if submission.region.is_none() && regions.is_empty() && alliances.is_empty() {
+                return Err(AppError::Forbidden(
+                    "submitReport: a report without a region can only be submitted by an ADMIN".into(),
+                ));
+            }
+            for slug in &alliances {
+                let id = store_refs.alliances[slug];
+                let members = store::alliances::members_of(&self.store, &[id]).await?;
+                let mut partner = false;
+                for (_, member) in &members {
+                    partner |= store::regions::is_within(&self.store, root, &member.code).await?;
+                }
+                if !partner {
+                    return Err(AppError::Forbidden(format!(
+                        "submitReport: region {root} takes no part in alliance {slug}"
+                    )));
+                }
+            }
+        }
+        let print = fingerprint(submission);
+        let current = store::figures::current_revision(&self.store, &submission.key).await?;
+        if let Some((id, revision, Some(hash))) = &current
+            && *hash == print
+        {
+            audit.target(format!("report id={id} key={} revision={revision} (unchanged)", submission.key));
+            return Ok(SubmitOutcome { report: self.report(*id).await?, status: SubmitStatus::Unchanged });
+        }
+        let revision = current.as_ref().map_or(1, |(_, revision, _)| revision + 1);
+        let mut tx = self.store.begin().await?;
+        let id = store::figures::insert_report(&mut tx, submission, revision, &print).await?;
+        if let Some((old, _, _)) = current {
+            store::figures::supersede(&mut tx, old, id).await?;
+        }
+        store::figures::insert_figures(&mut tx, id, &submission.figures, &store_refs).await?;
+        audit.target(format!("report id={id} key={} revision={revision}", submission.key));
+        audit.commit(tx).await?;
+        let status = if revision == 1 { SubmitStatus::Created } else { SubmitStatus::Revised };
+        Ok(SubmitOutcome { report: self.report(id).await?, status })
+    }
+
+    /// Runs a dashboard summary of `spec` over a scope and window.
+    pub async fn summarize(
+        &self,
+        spec: &crate::store::aggregates::Spec,
+        scope: &SummaryScope,
+        window: Window,
+        group: GroupBy,
+    ) -> AppResult<Vec<SummaryRow>> {
+        if let (Some(from), Some(to)) = (window.from, window.to)
+            && to < from
+        {
+            return Err(AppError::bad_input("period.to", format!("{to} is before period.from {from}")));
+        }
+        let resolved = match (&scope.region, &scope.alliance) {
+            (Some(code), None) => {
+                self.check_region_exists(code, "scope.region").await.map_err(|e| match e {
+                    AppError::NotFound(m) => AppError::bad_input("scope.region", m),
+                    other => other,
+                })?;
+                summary::resolved(
+                    vec![code.clone()],
+                    scope.include_descendants,
+                    None,
+                    group.region.then(|| code.clone()),
+                )
+            }
+            (None, Some(slug)) => {
+                let alliance = self.alliance(slug).await.map_err(|e| match e {
+                    AppError::NotFound(m) => AppError::bad_input("scope.alliance", m),
+                    other => other,
+                })?;
+                let members = store::alliances::members_of(&self.store, &[alliance.id]).await?;
+                let roots = members.into_iter().map(|(_, r)| r.code).collect();
+                summary::resolved(roots, scope.include_descendants, Some(alliance.id), None)
+            }
+            _ => return Err(AppError::bad_input("scope", "give exactly one of region or alliance")),
+        };
+        let rows = store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
+            .await?;
+        let sizes = store::aggregates::scope_sizes(&self.store, &resolved).await?;
+        let all: i64 = sizes.iter().map(|(_, n)| n).sum();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let total = if group.region {
+                    sizes.iter().find(|(r, _)| *r == row.region && row.region.is_some()).map_or(all, |(_, n)| *n)
+                } else {
+                    all
+                };
+                SummaryRow::from_row(row, total)
+            })
+            .collect())
+    }
+
+    /// The catalog entry of a metric; `BAD_USER_INPUT` if unknown.
+    pub async fn metric(&self, code: &str) -> AppResult<Metric> {
+        self.metrics()
+            .await?
+            .into_iter()
+            .find(|m| m.code == code)
+            .ok_or_else(|| AppError::bad_input("metric", format!("{code:?} is not in the metric catalog")))
+    }
+
+    /// The metric catalog.
+    pub async fn metrics(&self) -> AppResult<Vec<Metric>> {
+        Ok(store::figures::all_metrics(&self.store).await?)
     }
 
     // ---- audit log ----------------------------------------------------------------------------

@@ -3,12 +3,14 @@
 pub mod alliance;
 pub mod audit;
 pub mod connection;
+pub mod dashboard;
 pub mod ids;
 pub mod loaders;
 pub mod organization;
 pub mod region;
 pub mod report;
 pub mod scalars;
+pub mod submission;
 
 use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder};
 
@@ -68,11 +70,19 @@ impl NodeQuery {
 
 /// The root of every query: regions, alliances, organizations and the reports they come from.
 #[derive(MergedObject, Default)]
-pub struct Query(NodeQuery, RegionQuery, AllianceQuery, OrganizationQuery, ReportQuery, AuditQuery);
+pub struct Query(
+    NodeQuery,
+    RegionQuery,
+    AllianceQuery,
+    OrganizationQuery,
+    ReportQuery,
+    AuditQuery,
+    dashboard::DashboardQuery,
+);
 
 /// The root of every write. Mutations are only accepted over POST.
 #[derive(MergedObject, Default)]
-pub struct Mutation(OrganizationMutation);
+pub struct Mutation(OrganizationMutation, submission::SubmissionMutation);
 
 /// The schema with its types registered, before per-process data is attached.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {

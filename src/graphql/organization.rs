@@ -145,7 +145,7 @@ pub struct PartialDateInput {
 }
 
 /// A number as a report states it.
-#[derive(InputObject)]
+#[derive(InputObject, serde::Serialize, Clone, Copy)]
 pub struct ReportedCountInput {
     /// The number, not negative.
     pub value: i64,

@@ -57,6 +57,22 @@ impl ReportNode {
         self.0.period_note.as_deref()
     }
 
+    /// Which revision of the report this is: 1 for the first submission of its key, then 2, 3 …
+    async fn revision(&self) -> i64 {
+        self.0.revision
+    }
+
+    /// Whether this is the current revision (aggregates count current revisions only).
+    async fn is_current(&self) -> bool {
+        self.0.superseded_by.is_none()
+    }
+
+    /// The revision that replaced this one; null for the current revision.
+    async fn superseded_by(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        let Some(id) = self.0.superseded_by else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(ReportById(id)).await?.map(ReportNode))
+    }
+
     /// Name of the source text file the report was transcribed from.
     async fn source_file(&self) -> Option<&str> {
         self.0.source_file.as_deref()
@@ -97,6 +113,9 @@ pub struct ReportFilterInput {
     pub include_descendants: bool,
     /// Only reports whose title contains this text.
     pub title_contains: Option<String>,
+    /// Also list revisions a later revision superseded (default: current revisions only).
+    #[graphql(default = false)]
+    pub include_superseded: bool,
 }
 
 /// Root fields for reports.
@@ -132,6 +151,7 @@ impl ReportQuery {
             region: f.region,
             include_descendants: f.include_descendants,
             title_contains: f.title_contains,
+            include_superseded: f.include_superseded,
         };
         let filter = services.check_report_filter(filter, "filter").await?;
         let total = if wants_total(ctx) { services.count_reports(&filter).await? } else { 0 };

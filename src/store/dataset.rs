@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use super::sql::Sql;
-use super::{Store, StoreError, StoreResult, alliances, organizations, regions, reports, sources};
+use super::{Store, StoreError, StoreResult, alliances, figures, organizations, regions, reports, sources};
 use crate::domain::dataset::{Dataset, SourceRef};
 use crate::domain::model::{PartialDate, Region, Report, ReportedCount, Source, Subject, SubjectType};
+use crate::domain::submission::fingerprint;
 
 /// Whether the database holds no regions yet (a fresh database).
 pub async fn is_empty(store: &Store) -> StoreResult<bool> {
@@ -35,6 +36,8 @@ pub async fn load(store: &Store, dataset: &Dataset) -> StoreResult<()> {
             period_note: r.period_note.clone(),
             source_file: Some(r.source_file.clone()),
             region_code: r.region.clone(),
+            revision: 1,
+            superseded_by: None,
         };
         report_ids.insert(r.key.as_str(), reports::upsert(&mut tx, &report).await?);
     }
@@ -54,8 +57,10 @@ pub async fn load(store: &Store, dataset: &Dataset) -> StoreResult<()> {
             sources::insert(&mut tx, &subject, &source).await?;
         }
     }
+    let mut alliance_ids = HashMap::new();
     for a in &dataset.alliances {
         let id = alliances::upsert(&mut tx, &a.slug, &a.name, a.kind, a.description.as_deref()).await?;
+        alliance_ids.insert(a.slug.clone(), id);
         for code in &a.members {
             alliances::add_member(&mut tx, id, code).await?;
         }
@@ -100,6 +105,27 @@ pub async fn load(store: &Store, dataset: &Dataset) -> StoreResult<()> {
         for source in cite(&o.sources)? {
             sources::insert(&mut tx, &subject, &source).await?;
         }
+    }
+    for metric in &dataset.metrics {
+        figures::upsert_metric(&mut tx, metric).await?;
+    }
+    let refs = figures::Refs {
+        alliances: alliance_ids,
+        organizations: dataset
+            .organizations
+            .iter()
+            .filter_map(|o| org_ids.get(o.key.as_str()).map(|id| (o.key.clone(), (*id, o.region.clone()))))
+            .collect(),
+    };
+    for report in &dataset.reports {
+        let id = report_ids[report.key.as_str()];
+        // Figures are written once per report: a report with a fingerprint has them already.
+        if figures::fingerprint_of(&mut tx, id).await?.is_some() {
+            continue;
+        }
+        let submission = dataset.submission(report);
+        figures::insert_figures(&mut tx, id, &submission.figures, &refs).await?;
+        figures::set_fingerprint(&mut tx, id, &fingerprint(&submission)).await?;
     }
     tx.commit().await
 }

@@ -64,6 +64,41 @@ impl Backend {
     }
 }
 
+impl Backend {
+    /// The calendar year of a date column, as an integer.
+    pub fn year_of(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("CAST(substr({column}, 1, 4) AS INTEGER)"),
+            Self::Postgres => format!("CAST(EXTRACT(YEAR FROM {column}) AS BIGINT)"),
+        }
+    }
+
+    /// The month (1–12) of a date column, as an integer.
+    pub fn month_of(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("CAST(substr({column}, 6, 2) AS INTEGER)"),
+            Self::Postgres => format!("CAST(EXTRACT(MONTH FROM {column}) AS BIGINT)"),
+        }
+    }
+
+    /// The largest of several non-null integer expressions.
+    pub fn greatest(self, items: &[String]) -> String {
+        match self {
+            Self::Sqlite if items.len() == 1 => items[0].clone(),
+            Self::Sqlite => format!("MAX({})", items.join(", ")),
+            Self::Postgres => format!("GREATEST({})", items.join(", ")),
+        }
+    }
+
+    /// The distinct values of an integer column in a group, comma-separated.
+    pub fn concat_distinct(self, column: &str) -> String {
+        match self {
+            Self::Sqlite => format!("group_concat(DISTINCT {column})"),
+            Self::Postgres => format!("string_agg(DISTINCT CAST({column} AS TEXT), ',')"),
+        }
+    }
+}
+
 /// Encodes a list for binding where [`Backend::text_list`] or [`Backend::int_list`] expects it.
 pub fn json_list<T: serde::Serialize>(items: &[T]) -> String {
     serde_json::to_string(items).expect("a list of strings or integers always serializes")

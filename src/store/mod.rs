@@ -4,10 +4,12 @@
 //! expanded for both pools by [`on_pool!`]; the few fragments that differ come from
 //! [`dialect::Backend`].
 
+pub mod aggregates;
 pub mod alliances;
 pub mod audit;
 pub mod dataset;
 pub mod dialect;
+pub mod figures;
 pub mod organizations;
 pub mod regions;
 pub mod reports;

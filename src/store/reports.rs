@@ -21,6 +21,8 @@ struct ReportRow {
     period_note: Option<String>,
     source_file: Option<String>,
     region_code: Option<String>,
+    revision: i64,
+    superseded_by: Option<i64>,
 }
 
 impl From<ReportRow> for Report {
@@ -36,11 +38,13 @@ impl From<ReportRow> for Report {
             period_note: r.period_note,
             source_file: r.source_file,
             region_code: r.region_code,
+            revision: r.revision,
+            superseded_by: r.superseded_by,
         }
     }
 }
 
-const COLUMNS: &str = "p.id, p.key, p.title, p.publisher, p.published_on, p.period_start, p.period_end, \
+const COLUMNS: &str = "p.id, COALESCE(p.report_key, p.key) AS key, p.revision, p.superseded_by, p.title, p.publisher, p.published_on, p.period_start, p.period_end, \
     p.period_note, p.source_file, p.region_code";
 
 /// Reports with the given ids.
@@ -56,6 +60,9 @@ pub async fn by_ids(store: &Store, ids: &[i64]) -> StoreResult<Vec<Report>> {
 fn filtered(store: &Store, select: &str, filter: &ReportFilter) -> Sql {
     let mut sql = Sql::new(select);
     sql.push(" FROM reports p WHERE 1 = 1");
+    if !filter.include_superseded {
+        sql.push(" AND p.superseded_by IS NULL");
+    }
     if let Some(region) = &filter.region {
         let p = sql.arg(region.as_str());
         if filter.include_descendants {
@@ -95,6 +102,7 @@ pub(crate) async fn upsert(tx: &mut Tx, report: &Report) -> StoreResult<i64> {
     let mut sql = Sql::new("");
     let values = [
         sql.arg(report.key.as_str()),
+        sql.arg(report.key.as_str()),
         sql.arg(report.title.as_str()),
         sql.arg(report.publisher.clone()),
         sql.arg(report.published_on),
@@ -106,7 +114,7 @@ pub(crate) async fn upsert(tx: &mut Tx, report: &Report) -> StoreResult<i64> {
     ]
     .join(", ");
     sql.push(&format!(
-        "INSERT INTO reports (key, title, publisher, published_on, period_start, period_end, period_note, \
+        "INSERT INTO reports (key, report_key, title, publisher, published_on, period_start, period_end, period_note, \
          source_file, region_code) VALUES ({values}) \
          ON CONFLICT (key) DO UPDATE SET key = excluded.key RETURNING id"
     ));

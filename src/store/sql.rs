@@ -17,6 +17,8 @@ pub enum Arg {
     Int(Option<i64>),
     Date(Option<NaiveDate>),
     Time(Option<DateTime<Utc>>),
+    Float(Option<f64>),
+    Bool(bool),
 }
 
 impl From<&str> for Arg {
@@ -52,6 +54,22 @@ impl From<Option<i64>> for Arg {
 impl From<Option<NaiveDate>> for Arg {
     fn from(v: Option<NaiveDate>) -> Self {
         Self::Date(v)
+    }
+}
+
+impl From<Option<f64>> for Arg {
+    fn from(v: Option<f64>) -> Self {
+        Self::Float(v)
+    }
+}
+impl From<f64> for Arg {
+    fn from(v: f64) -> Self {
+        Self::Float(Some(v))
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Self::Bool(v)
     }
 }
 
@@ -105,6 +123,8 @@ macro_rules! bind_args {
                 Arg::Int(v) => query.bind(*v),
                 Arg::Date(v) => query.bind(*v),
                 Arg::Time(v) => query.bind(*v),
+                Arg::Float(v) => query.bind(*v),
+                Arg::Bool(v) => query.bind(*v),
             };
         }
         query

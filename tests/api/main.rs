@@ -7,6 +7,7 @@ mod access;
 mod alliances;
 mod dataset;
 mod errors;
+mod figures;
 mod http;
 mod mutations;
 mod n_plus_one;

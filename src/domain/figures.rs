@@ -1,0 +1,255 @@
+//! Figures: what reports state — job fairs, case statistics, organization counts, plan
+//! indicators, catalog metrics — each with its qualifier, period, scope and source excerpt.
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::model::{OrganizationKind, OrganizationSector, ReportedCount};
+
+crate::domain::model::vocabulary! {
+    /// How a job fair was held.
+    FairMode {
+        /// On site.
+        Offline = "OFFLINE",
+        /// Online only (livestream, online recruitment platform).
+        Online = "ONLINE",
+        /// Both on site and online.
+        Hybrid = "HYBRID",
+    }
+}
+
+crate::domain::model::vocabulary! {
+    /// What kind of cases a case statistic counts.
+    CaseCategory {
+        /// Rights-protection cases and complaints (维权).
+        RightsProtection = "RIGHTS_PROTECTION",
+        /// Marriage and family disputes mediated (婚姻家庭纠纷调解).
+        MarriageFamilyMediation = "MARRIAGE_FAMILY_MEDIATION",
+        /// Domestic violence (家庭暴力).
+        DomesticViolence = "DOMESTIC_VIOLENCE",
+        /// Legal consultations (法律咨询).
+        LegalConsultation = "LEGAL_CONSULTATION",
+        /// Hotline calls (e.g. 12338).
+        Hotline = "HOTLINE",
+        /// Petitions and visits (信访).
+        PetitionVisit = "PETITION_VISIT",
+        /// Judicial aid (司法救助).
+        JudicialAid = "JUDICIAL_AID",
+        /// Any other category.
+        Other = "OTHER",
+    }
+}
+
+crate::domain::model::vocabulary! {
+    /// How a metric adds up over time.
+    MetricNature {
+        /// Summed over time (trainings held, people trained).
+        Flow = "FLOW",
+        /// A level at a moment (members, library size): the latest value in a window counts.
+        Stock = "STOCK",
+    }
+}
+
+/// The period a figure covers, as far as the text supports it.
+#[derive(Clone, Debug, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Period {
+    pub start: Option<NaiveDate>,
+    pub end: Option<NaiveDate>,
+    /// How the period was determined ("stated", "inferred: 五年来 (十四五)", …).
+    pub note: Option<String>,
+}
+
+/// Where a figure applies: a region, an alliance as a whole, or one organization (whose
+/// region it then counts towards).
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Scope {
+    Region(String),
+    Alliance(String),
+    Organization(String),
+}
+
+/// A number with its qualifier, as submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Count {
+    pub value: i64,
+    #[serde(default = "exact")]
+    pub qualifier: super::model::Qualifier,
+}
+
+/// A decimal amount with its qualifier, as submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amount {
+    pub value: f64,
+    #[serde(default = "exact")]
+    pub qualifier: super::model::Qualifier,
+}
+
+fn exact() -> super::model::Qualifier {
+    super::model::Qualifier::Exact
+}
+
+impl From<Count> for ReportedCount {
+    fn from(c: Count) -> Self {
+        Self { value: c.value, qualifier: c.qualifier }
+    }
+}
+
+/// What every figure carries.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FigureBase {
+    /// Identifies the figure within its report (for `part_of` references); unique per report.
+    pub id: String,
+    pub scope: Scope,
+    #[serde(default)]
+    pub period: Period,
+    /// The report's passage that states the figure, verbatim.
+    pub excerpt: String,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// One job fair, or (with `fairs`) a reported total over a series of fairs.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobFairFigure {
+    #[serde(flatten)]
+    pub base: FigureBase,
+    #[serde(default)]
+    pub held_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub mode: Option<FairMode>,
+    #[serde(default)]
+    pub host_regions: Vec<String>,
+    /// Organizing bodies: organization keys, or names as the report gives them.
+    #[serde(default)]
+    pub organizers: Vec<String>,
+    /// Number of fairs, for a series total; absent for one fair.
+    #[serde(default)]
+    pub fairs: Option<Count>,
+    #[serde(default)]
+    pub employers: Option<Count>,
+    #[serde(default)]
+    pub positions_offered: Option<Count>,
+    #[serde(default)]
+    pub job_seekers: Option<Count>,
+    #[serde(default)]
+    pub intents: Option<Count>,
+    #[serde(default)]
+    pub hires: Option<Count>,
+}
+
+/// Cases of one category in one region over one period.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseStatisticFigure {
+    #[serde(flatten)]
+    pub base: FigureBase,
+    pub category: CaseCategory,
+    /// True for a total over several years that yearly figures may also cover.
+    #[serde(default)]
+    pub cumulative: bool,
+    #[serde(default)]
+    pub received: Option<Count>,
+    #[serde(default)]
+    pub resolved: Option<Count>,
+    #[serde(default)]
+    pub people_aided: Option<Count>,
+    #[serde(default)]
+    pub amount_aided: Option<Amount>,
+    /// A resolution rate the report states (percent), kept as stated.
+    #[serde(default)]
+    pub reported_rate: Option<f64>,
+}
+
+/// A count of organizations reported in aggregate ("609个妇女之家").
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationCountFigure {
+    #[serde(flatten)]
+    pub base: FigureBase,
+    pub organization_kind: OrganizationKind,
+    #[serde(default)]
+    pub sector: Option<OrganizationSector>,
+    /// The report's own term, e.g. 市级“妇女之家”示范阵地.
+    pub label: String,
+    pub count: Count,
+    /// The id of the figure this one is a subset of ("of which").
+    #[serde(default)]
+    pub part_of: Option<String>,
+}
+
+/// A development plan's monitoring indicators: how many, how many met.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanIndicatorFigure {
+    #[serde(flatten)]
+    pub base: FigureBase,
+    pub plan: String,
+    #[serde(default)]
+    pub areas: Option<i64>,
+    pub total: Count,
+    pub met: Count,
+}
+
+/// A catalog metric's value.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricFigure {
+    #[serde(flatten)]
+    pub base: FigureBase,
+    pub metric: String,
+    pub value: Amount,
+    #[serde(default)]
+    pub cumulative: bool,
+    #[serde(default)]
+    pub part_of: Option<String>,
+}
+
+/// All figures of one report.
+#[derive(Clone, Debug, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Figures {
+    #[serde(default)]
+    pub job_fairs: Vec<JobFairFigure>,
+    #[serde(default)]
+    pub case_statistics: Vec<CaseStatisticFigure>,
+    #[serde(default)]
+    pub organization_counts: Vec<OrganizationCountFigure>,
+    #[serde(default)]
+    pub plan_indicators: Vec<PlanIndicatorFigure>,
+    #[serde(default)]
+    pub metrics: Vec<MetricFigure>,
+}
+
+impl Figures {
+    /// How many figures there are.
+    pub fn len(&self) -> usize {
+        self.job_fairs.len()
+            + self.case_statistics.len()
+            + self.organization_counts.len()
+            + self.plan_indicators.len()
+            + self.metrics.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A catalog metric.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metric {
+    pub code: String,
+    pub name: String,
+    pub unit: String,
+    pub nature: MetricNature,
+    #[serde(default)]
+    pub description: Option<String>,
+}

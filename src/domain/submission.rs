@@ -1,0 +1,298 @@
+//! Submitting a report with its figures: validated as a whole, written all or nothing,
+//! idempotent by report key, revised when changed.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+use super::figures::{Amount, Count, FigureBase, Figures, Period, Scope};
+use super::model::Qualifier;
+use crate::error::Problem;
+
+/// A report and its figures, as an editor submits it (and as the demo dataset stores it).
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportSubmission {
+    /// Stable key of the report; re-submitting the same key is idempotent or a new revision.
+    pub key: String,
+    pub title: String,
+    #[serde(default)]
+    pub publisher: Option<String>,
+    #[serde(default)]
+    pub published_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub period: Period,
+    #[serde(default)]
+    pub source_file: Option<String>,
+    /// The region the report is about.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub figures: Figures,
+}
+
+/// What a submission refers to, to look up before validating.
+#[derive(Debug, Default)]
+pub struct References {
+    pub regions: Vec<String>,
+    pub alliances: Vec<String>,
+    pub organizations: Vec<String>,
+    pub metrics: Vec<String>,
+}
+
+/// What validation needs to know about the database: which referenced things exist.
+#[derive(Debug, Default)]
+pub struct Known {
+    pub regions: HashSet<String>,
+    pub alliances: HashSet<String>,
+    pub metrics: HashSet<String>,
+    /// Organization keys that exist, with the region each is located in.
+    pub organizations: HashMap<String, Option<String>>,
+}
+
+impl ReportSubmission {
+    /// Every region code, alliance slug, organization key and metric code the submission refers to.
+    pub fn references(&self) -> References {
+        let mut refs = References { regions: self.region.iter().cloned().collect(), ..References::default() };
+        for base in self.bases() {
+            match &base.scope {
+                Scope::Region(code) => refs.regions.push(code.clone()),
+                Scope::Alliance(slug) => refs.alliances.push(slug.clone()),
+                Scope::Organization(key) => refs.organizations.push(key.clone()),
+            }
+        }
+        refs.regions.extend(self.figures.job_fairs.iter().flat_map(|f| f.host_regions.iter().cloned()));
+        refs.metrics = self.figures.metrics.iter().map(|m| m.metric.clone()).collect();
+        refs
+    }
+
+    /// The regions the figures count towards (organization-scoped figures: the organization's
+    /// region), and the alliances; for authorization.
+    pub fn scopes(&self, known: &Known) -> (Vec<String>, Vec<String>) {
+        let mut regions: Vec<String> = self.region.iter().cloned().collect();
+        let mut alliances = Vec::new();
+        for base in self.bases() {
+            match &base.scope {
+                Scope::Region(code) => regions.push(code.clone()),
+                Scope::Alliance(slug) => alliances.push(slug.clone()),
+                Scope::Organization(key) => {
+                    regions.extend(known.organizations.get(key).cloned().flatten());
+                }
+            }
+        }
+        regions.sort();
+        regions.dedup();
+        alliances.sort();
+        alliances.dedup();
+        (regions, alliances)
+    }
+
+    fn bases(&self) -> impl Iterator<Item = &FigureBase> {
+        let f = &self.figures;
+        f.job_fairs
+            .iter()
+            .map(|x| &x.base)
+            .chain(f.case_statistics.iter().map(|x| &x.base))
+            .chain(f.organization_counts.iter().map(|x| &x.base))
+            .chain(f.plan_indicators.iter().map(|x| &x.base))
+            .chain(f.metrics.iter().map(|x| &x.base))
+    }
+
+    /// Every problem with the submission, each at its path (`input.figures.caseStatistics[2].resolved`).
+    pub fn problems(&self, known: &Known, path: &str) -> Vec<Problem> {
+        let mut p = Problems { list: Vec::new() };
+        let key_ok = !self.key.is_empty()
+            && self.key.len() <= 100
+            && self.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if !key_ok {
+            p.add(format!("{path}.key"), "must be 1–100 characters of lowercase ASCII letters, digits and hyphens");
+        }
+        if self.title.trim().is_empty() {
+            p.add(format!("{path}.title"), "must not be empty");
+        }
+        p.period(&self.period, &format!("{path}.period"));
+        if let Some(code) = &self.region {
+            p.region(known, code, &format!("{path}.region"));
+        }
+        let figures = &self.figures;
+        let fpath = format!("{path}.figures");
+        let mut ids = HashSet::new();
+        let mut check_base = |p: &mut Problems, base: &FigureBase, at: &str| {
+            if base.id.trim().is_empty() {
+                p.add(format!("{at}.id"), "must not be empty");
+            } else if !ids.insert(base.id.clone()) {
+                p.add(format!("{at}.id"), format!("{:?} is used by another figure of this report", base.id));
+            }
+            if base.excerpt.trim().is_empty() {
+                p.add(format!("{at}.excerpt"), "must quote the report's passage that states the figure");
+            }
+            match &base.scope {
+                Scope::Region(code) => p.region(known, code, &format!("{at}.scope.region")),
+                Scope::Alliance(slug) if !known.alliances.contains(slug) => {
+                    p.add(format!("{at}.scope.alliance"), format!("no alliance has slug {slug:?}"))
+                }
+                Scope::Alliance(_) => {}
+                Scope::Organization(key) if !known.organizations.contains_key(key) => {
+                    p.add(format!("{at}.scope.organization"), format!("no organization has key {key:?}"))
+                }
+                Scope::Organization(_) => {}
+            }
+            p.period(&base.period, &format!("{at}.period"));
+        };
+        for (i, f) in figures.job_fairs.iter().enumerate() {
+            let at = format!("{fpath}.jobFairs[{i}]");
+            check_base(&mut p, &f.base, &at);
+            for (j, code) in f.host_regions.iter().enumerate() {
+                p.region(known, code, &format!("{at}.hostRegions[{j}]"));
+            }
+            for (name, count) in [
+                ("fairs", f.fairs),
+                ("employers", f.employers),
+                ("positionsOffered", f.positions_offered),
+                ("jobSeekers", f.job_seekers),
+                ("intents", f.intents),
+                ("hires", f.hires),
+            ] {
+                p.count(count, &format!("{at}.{name}"));
+            }
+            if f.fairs.is_some_and(|c| c.value == 0) {
+                p.add(format!("{at}.fairs"), "a series has at least one fair");
+            }
+            if let (Some(day), Some(start), Some(end)) = (f.held_on, f.base.period.start, f.base.period.end)
+                && (day < start || day > end)
+            {
+                p.add(format!("{at}.heldOn"), "lies outside the figure's period");
+            }
+        }
+        for (i, f) in figures.case_statistics.iter().enumerate() {
+            let at = format!("{fpath}.caseStatistics[{i}]");
+            check_base(&mut p, &f.base, &at);
+            match &f.base.scope {
+                Scope::Alliance(_) => {
+                    p.add(format!("{at}.scope"), "case statistics belong to a region or an organization")
+                }
+                Scope::Organization(key) if known.organizations.get(key).is_some_and(Option::is_none) => p.add(
+                    format!("{at}.scope.organization"),
+                    "case statistics need an organization located in a region",
+                ),
+                _ => {}
+            }
+            if f.base.period.start.is_none() || f.base.period.end.is_none() {
+                p.add(format!("{at}.period"), "case statistics need a start and an end");
+            }
+            for (name, count) in [("received", f.received), ("resolved", f.resolved), ("peopleAided", f.people_aided)] {
+                p.count(count, &format!("{at}.{name}"));
+            }
+            p.amount(f.amount_aided, &format!("{at}.amountAided"));
+            if let (Some(received), Some(resolved)) = (f.received, f.resolved)
+                && resolved.value > received.value
+                && received.qualifier == Qualifier::Exact
+                && resolved.qualifier != Qualifier::Approximate
+            {
+                p.add(
+                    format!("{at}.resolved"),
+                    format!("{} resolved is more than {} received", resolved.value, received.value),
+                );
+            }
+            if f.reported_rate.is_some_and(|r| !(0.0..=100.0).contains(&r)) {
+                p.add(format!("{at}.reportedRate"), "must be a percentage between 0 and 100");
+            }
+        }
+        let counts: HashMap<&str, i64> =
+            figures.organization_counts.iter().map(|f| (f.base.id.as_str(), f.count.value)).collect();
+        for (i, f) in figures.organization_counts.iter().enumerate() {
+            let at = format!("{fpath}.organizationCounts[{i}]");
+            check_base(&mut p, &f.base, &at);
+            p.count(Some(f.count), &format!("{at}.count"));
+            if f.label.trim().is_empty() {
+                p.add(format!("{at}.label"), "must give the report's own term");
+            }
+            p.part_of(f.part_of.as_deref(), &f.base.id, f.count.value, &counts, &format!("{at}.partOf"));
+        }
+        for (i, f) in figures.plan_indicators.iter().enumerate() {
+            let at = format!("{fpath}.planIndicators[{i}]");
+            check_base(&mut p, &f.base, &at);
+            p.count(Some(f.total), &format!("{at}.total"));
+            p.count(Some(f.met), &format!("{at}.met"));
+            if f.met.value > f.total.value {
+                p.add(format!("{at}.met"), format!("{} met is more than {} indicators", f.met.value, f.total.value));
+            }
+            if f.plan.trim().is_empty() {
+                p.add(format!("{at}.plan"), "must name the plan");
+            }
+        }
+        let values: HashMap<&str, i64> =
+            figures.metrics.iter().map(|f| (f.base.id.as_str(), f.value.value.round() as i64)).collect();
+        for (i, f) in figures.metrics.iter().enumerate() {
+            let at = format!("{fpath}.metrics[{i}]");
+            check_base(&mut p, &f.base, &at);
+            if !known.metrics.contains(&f.metric) {
+                p.add(format!("{at}.metric"), format!("{:?} is not in the metric catalog", f.metric));
+            }
+            p.amount(Some(f.value), &format!("{at}.value"));
+            p.part_of(f.part_of.as_deref(), &f.base.id, f.value.value.round() as i64, &values, &format!("{at}.partOf"));
+        }
+        p.list
+    }
+}
+
+struct Problems {
+    list: Vec<Problem>,
+}
+
+impl Problems {
+    fn add(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        self.list.push(Problem::new(path, message));
+    }
+
+    fn region(&mut self, known: &Known, code: &str, path: &str) {
+        if !known.regions.contains(code) {
+            self.add(path, format!("no region has code {code}"));
+        }
+    }
+
+    fn period(&mut self, period: &Period, path: &str) {
+        if let (Some(start), Some(end)) = (period.start, period.end)
+            && end < start
+        {
+            self.add(format!("{path}.end"), format!("{end} is before the start {start}"));
+        }
+    }
+
+    fn count(&mut self, count: Option<Count>, path: &str) {
+        if count.is_some_and(|c| c.value < 0) {
+            self.add(format!("{path}.value"), "must not be negative");
+        }
+    }
+
+    fn amount(&mut self, amount: Option<Amount>, path: &str) {
+        if amount.is_some_and(|a| !a.value.is_finite() || a.value < 0.0) {
+            self.add(format!("{path}.value"), "must be a number, not negative");
+        }
+    }
+
+    fn part_of(&mut self, parent: Option<&str>, own: &str, value: i64, values: &HashMap<&str, i64>, path: &str) {
+        let Some(parent) = parent else { return };
+        match values.get(parent) {
+            None => self.add(path, format!("no figure of the same kind in this report has id {parent:?}")),
+            Some(_) if parent == own => self.add(path, "a figure cannot be part of itself"),
+            Some(total) if value > *total => {
+                self.add(path, format!("the subset ({value}) is larger than the total it is part of ({total})"))
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+/// A stable fingerprint of a submission's content, to tell a re-submission from a revision.
+/// FNV-1a over the canonical debug form: stable across runs and builds of the same version.
+pub fn fingerprint(submission: &ReportSubmission) -> String {
+    let text = format!("{submission:?}");
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}

@@ -1,0 +1,191 @@
+//! Dashboard summaries: what is summed, over which regions, grouped how. The sums themselves
+//! run in SQL (`store::aggregates`), with the rules written down there.
+
+use chrono::NaiveDate;
+
+use super::figures::{CaseCategory, MetricNature};
+use super::model::{OrganizationKind, Qualifier};
+use crate::store::aggregates::{Grouping, ResolvedScope, Row, Spec};
+
+/// Where a summary looks: a region or an alliance, with or without what lies below.
+#[derive(Clone, Debug)]
+pub struct SummaryScope {
+    pub region: Option<String>,
+    pub alliance: Option<String>,
+    pub include_descendants: bool,
+}
+
+/// The time window: figures whose whole period lies within it count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Window {
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+/// How complete a sum is: regions in scope that contributed, of all regions in scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Coverage {
+    pub reporting: i64,
+    pub total: i64,
+}
+
+/// One row of a summary: its group keys, sums, and how far to trust them.
+#[derive(Clone, Debug)]
+pub struct SummaryRow {
+    pub region: Option<String>,
+    pub year: Option<i64>,
+    pub quarter: Option<i64>,
+    pub month: Option<i64>,
+    pub key: Option<String>,
+    pub key2: Option<String>,
+    /// Sums of the measures, in the summary's order.
+    pub sums: [Option<f64>; 6],
+    /// Measure 0 and 1 summed over figures having both (for rates).
+    pub paired: (Option<f64>, Option<f64>),
+    pub qualifier: Qualifier,
+    pub coverage: Coverage,
+    pub sources: Vec<i64>,
+}
+
+impl SummaryRow {
+    pub(crate) fn from_row(row: Row, total: i64) -> Self {
+        Self {
+            region: row.region,
+            year: row.year,
+            quarter: row.quarter,
+            month: row.month,
+            key: row.key,
+            key2: row.key2,
+            sums: [row.m0, row.m1, row.m2, row.m3, row.m4, row.m5],
+            paired: (row.m0_paired, row.m1_paired),
+            qualifier: match row.qualifier_rank.unwrap_or(0) {
+                2 => Qualifier::Approximate,
+                1 => Qualifier::AtLeast,
+                _ => Qualifier::Exact,
+            },
+            coverage: Coverage { reporting: row.reporting, total },
+            sources: row
+                .sources
+                .unwrap_or_default()
+                .split(',')
+                .filter_map(|s| s.trim().parse().ok())
+                .collect::<std::collections::BTreeSet<i64>>()
+                .into_iter()
+                .collect(),
+        }
+    }
+
+    /// A measure's sum as an integer count.
+    pub fn count(&self, i: usize) -> Option<i64> {
+        self.sums[i].map(|v| v.round() as i64)
+    }
+
+    /// Measure 0 over measure 1, where both were reported (e.g. resolved / received).
+    pub fn rate(&self) -> Option<f64> {
+        match self.paired {
+            (Some(part), Some(whole)) if whole > 0.0 => Some(part / whole),
+            _ => None,
+        }
+    }
+}
+
+/// What a summary groups by.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupBy {
+    pub region: bool,
+    pub year: bool,
+    pub quarter: bool,
+    pub month: bool,
+    pub category: bool,
+    pub sector: bool,
+}
+
+impl GroupBy {
+    pub(crate) fn grouping(self) -> Grouping {
+        Grouping {
+            region: self.region,
+            year: self.year,
+            quarter: self.quarter,
+            month: self.month,
+            key: self.category,
+            key2: self.sector,
+        }
+    }
+}
+
+/// Case statistics: received, resolved, people aided, amount aided; keyed by category.
+pub fn case_spec(category: Option<CaseCategory>) -> Spec {
+    Spec {
+        table: "case_statistics",
+        measures: vec![
+            ("kept.resolved", "kept.resolved_q"),
+            ("kept.received", "kept.received_q"),
+            ("kept.people_aided", "kept.people_aided_q"),
+            ("kept.amount_aided", "kept.amount_aided_q"),
+        ],
+        key_column: Some("t.category"),
+        key2_column: None,
+        only: category.map(|c| ("category", c.as_str().to_owned())),
+        stock: false,
+        has_alliance: false,
+        has_part_of: false,
+    }
+}
+
+/// Job fairs: fairs (a single fair counts 1), employers, positions, seekers, intents, hires.
+pub fn job_fair_spec() -> Spec {
+    Spec {
+        table: "job_fairs",
+        measures: vec![
+            ("COALESCE(kept.fairs, 1)", "kept.fairs_q"),
+            ("kept.employers", "kept.employers_q"),
+            ("kept.positions_offered", "kept.positions_offered_q"),
+            ("kept.job_seekers", "kept.job_seekers_q"),
+            ("kept.intents", "kept.intents_q"),
+            ("kept.hires", "kept.hires_q"),
+        ],
+        key_column: None,
+        key2_column: None,
+        only: None,
+        stock: false,
+        has_alliance: true,
+        has_part_of: false,
+    }
+}
+
+/// Organization counts: stocks, keyed by kind and sector.
+pub fn organization_spec(kind: Option<OrganizationKind>) -> Spec {
+    Spec {
+        table: "organization_counts",
+        measures: vec![("kept.count", "kept.count_q")],
+        key_column: Some("t.organization_kind"),
+        key2_column: Some("t.sector"),
+        only: kind.map(|k| ("organization_kind", k.as_str().to_owned())),
+        stock: true,
+        has_alliance: true,
+        has_part_of: true,
+    }
+}
+
+/// A catalog metric: summed when a flow, latest value when a stock.
+pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
+    Spec {
+        table: "metric_figures",
+        measures: vec![("kept.value", "kept.value_q")],
+        key_column: None,
+        key2_column: None,
+        only: Some(("metric", code.to_owned())),
+        stock: nature == MetricNature::Stock,
+        has_alliance: true,
+        has_part_of: true,
+    }
+}
+
+pub(crate) fn resolved(
+    roots: Vec<String>,
+    include: bool,
+    alliance: Option<i64>,
+    group_parent: Option<String>,
+) -> ResolvedScope {
+    ResolvedScope { roots, include_descendants: include, alliance_id: alliance, group_parent }
+}

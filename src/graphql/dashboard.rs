@@ -1,0 +1,498 @@
+//! Dashboard aggregates: sums over the region hierarchy and alliances, by period and
+//! category, with how exact and how complete each number is.
+
+use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+
+use super::loaders::{Loaders, RegionByCode, ReportById};
+use super::region::RegionNode;
+use super::report::ReportNode;
+use super::scalars::Date;
+use crate::domain::Services;
+use crate::domain::figures::{CaseCategory, Metric, MetricNature};
+use crate::domain::model::{OrganizationKind, OrganizationSector, Qualifier};
+use crate::domain::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
+
+/// Where a summary looks: give exactly one of `region` or `alliance`.
+#[derive(InputObject)]
+pub struct ScopeInput {
+    /// A region code: the region (and, by default, everything below it).
+    pub region: Option<String>,
+    /// An alliance slug: its member regions (and, by default, everything below them), plus
+    /// figures reported for the alliance as a whole.
+    pub alliance: Option<String>,
+    /// Whether regions below the scope count.
+    #[graphql(default = true)]
+    pub include_descendants: bool,
+}
+
+/// A time window: figures whose whole period lies within it count.
+#[derive(InputObject, Default)]
+pub struct PeriodInput {
+    /// First day of the window.
+    pub from: Option<Date>,
+    /// Last day of the window.
+    pub to: Option<Date>,
+}
+
+/// How complete a sum is.
+#[derive(SimpleObject)]
+pub struct Coverage {
+    /// Regions in scope (of the row's group) that contributed a figure.
+    pub reporting: i64,
+    /// All regions in scope (of the row's group).
+    pub total: i64,
+}
+
+/// Ways to group case statistics.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum CaseGroupBy {
+    /// By region one level below the scope region (or by alliance member).
+    Region,
+    /// By calendar year.
+    Year,
+    /// By quarter (with year).
+    Quarter,
+    /// By month (with year).
+    Month,
+    /// By category.
+    Category,
+}
+
+/// Ways to group job fairs.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum JobFairGroupBy {
+    /// By region one level below the scope region (or by alliance member).
+    Region,
+    /// By calendar year.
+    Year,
+    /// By quarter (with year).
+    Quarter,
+    /// By month (with year).
+    Month,
+}
+
+/// Ways to group organization counts.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum OrganizationGroupBy {
+    /// By region one level below the scope region (or by alliance member).
+    Region,
+    /// By kind of organization.
+    Kind,
+    /// By sector.
+    Sector,
+}
+
+fn group<T: Copy + PartialEq>(list: &[T], region: T, year: T, quarter: T, month: T) -> GroupBy {
+    GroupBy {
+        region: list.contains(&region),
+        year: list.contains(&year),
+        quarter: list.contains(&quarter),
+        month: list.contains(&month),
+        ..GroupBy::default()
+    }
+}
+
+fn to_scope(input: ScopeInput) -> SummaryScope {
+    SummaryScope { region: input.region, alliance: input.alliance, include_descendants: input.include_descendants }
+}
+
+fn window(period: Option<PeriodInput>) -> Window {
+    let p = period.unwrap_or_default();
+    Window { from: p.from.map(|d| d.0), to: p.to.map(|d| d.0) }
+}
+
+async fn region_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Option<RegionNode>> {
+    let Some(code) = &row.region else { return Ok(None) };
+    Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+}
+
+async fn sources_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Vec<ReportNode>> {
+    let loaders = ctx.data::<Loaders>()?;
+    let mut out = Vec::new();
+    for id in &row.sources {
+        if let Some(report) = loaders.one(ReportById(*id)).await? {
+            out.push(ReportNode(report));
+        }
+    }
+    Ok(out)
+}
+
+/// One row of a case summary.
+pub struct CaseSummaryRow(SummaryRow);
+
+/// One row of a case summary: cases received and resolved, people and money aided.
+#[Object]
+impl CaseSummaryRow {
+    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        region_of(ctx, &self.0).await
+    }
+
+    /// The group's year (when grouped by year, quarter or month).
+    async fn year(&self) -> Option<i64> {
+        self.0.year
+    }
+
+    /// The group's quarter, 1–4 (when grouped by quarter).
+    async fn quarter(&self) -> Option<i64> {
+        self.0.quarter
+    }
+
+    /// The group's month, 1–12 (when grouped by month).
+    async fn month(&self) -> Option<i64> {
+        self.0.month
+    }
+
+    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
+    async fn qualifier(&self) -> Qualifier {
+        self.0.qualifier
+    }
+
+    /// How many regions in scope contributed, of how many.
+    async fn coverage(&self) -> Coverage {
+        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
+    }
+
+    /// The reports the sums come from.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
+        sources_of(ctx, &self.0).await
+    }
+
+    /// The group's category (when grouped by category).
+    async fn category(&self) -> Option<CaseCategory> {
+        self.0.key.as_deref().and_then(|k| k.parse().ok())
+    }
+
+    /// Cases received.
+    async fn received(&self) -> Option<i64> {
+        self.0.count(1)
+    }
+
+    /// Cases resolved or mediated.
+    async fn resolved(&self) -> Option<i64> {
+        self.0.count(0)
+    }
+
+    /// Resolved ÷ received, over the figures that state both (0–1).
+    async fn resolution_rate(&self) -> Option<f64> {
+        self.0.rate()
+    }
+
+    /// People aided.
+    async fn people_aided(&self) -> Option<i64> {
+        self.0.count(2)
+    }
+
+    /// Money disbursed, in yuan.
+    async fn amount_aided(&self) -> Option<f64> {
+        self.0.sums[3]
+    }
+}
+
+/// One row of a job-fair summary.
+pub struct JobFairSummaryRow(SummaryRow);
+
+/// One row of a job-fair summary: fairs held and what they offered and achieved.
+#[Object]
+impl JobFairSummaryRow {
+    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        region_of(ctx, &self.0).await
+    }
+
+    /// The group's year (when grouped by year, quarter or month).
+    async fn year(&self) -> Option<i64> {
+        self.0.year
+    }
+
+    /// The group's quarter, 1–4 (when grouped by quarter).
+    async fn quarter(&self) -> Option<i64> {
+        self.0.quarter
+    }
+
+    /// The group's month, 1–12 (when grouped by month).
+    async fn month(&self) -> Option<i64> {
+        self.0.month
+    }
+
+    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
+    async fn qualifier(&self) -> Qualifier {
+        self.0.qualifier
+    }
+
+    /// How many regions in scope contributed, of how many.
+    async fn coverage(&self) -> Coverage {
+        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
+    }
+
+    /// The reports the sums come from.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
+        sources_of(ctx, &self.0).await
+    }
+
+    /// Fairs held (a series total counts its stated number, a single fair one).
+    async fn fairs(&self) -> Option<i64> {
+        self.0.count(0)
+    }
+
+    /// Employers taking part.
+    async fn employers(&self) -> Option<i64> {
+        self.0.count(1)
+    }
+
+    /// Positions offered.
+    async fn positions_offered(&self) -> Option<i64> {
+        self.0.count(2)
+    }
+
+    /// Job seekers attending.
+    async fn job_seekers(&self) -> Option<i64> {
+        self.0.count(3)
+    }
+
+    /// Employment intents signed.
+    async fn intents(&self) -> Option<i64> {
+        self.0.count(4)
+    }
+
+    /// People hired.
+    async fn hires(&self) -> Option<i64> {
+        self.0.count(5)
+    }
+}
+
+/// One row of an organization coverage summary.
+pub struct OrganizationCoverageRow(SummaryRow);
+
+/// One row of an organization coverage summary: how many organizations the reports count
+/// (latest count per region; "of which" subsets are not added).
+#[Object]
+impl OrganizationCoverageRow {
+    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        region_of(ctx, &self.0).await
+    }
+
+    /// The group's year (when grouped by year, quarter or month).
+    async fn year(&self) -> Option<i64> {
+        self.0.year
+    }
+
+    /// The group's quarter, 1–4 (when grouped by quarter).
+    async fn quarter(&self) -> Option<i64> {
+        self.0.quarter
+    }
+
+    /// The group's month, 1–12 (when grouped by month).
+    async fn month(&self) -> Option<i64> {
+        self.0.month
+    }
+
+    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
+    async fn qualifier(&self) -> Qualifier {
+        self.0.qualifier
+    }
+
+    /// How many regions in scope contributed, of how many.
+    async fn coverage(&self) -> Coverage {
+        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
+    }
+
+    /// The reports the sums come from.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
+        sources_of(ctx, &self.0).await
+    }
+
+    /// The group's kind (when grouped by kind).
+    async fn kind(&self) -> Option<OrganizationKind> {
+        self.0.key.as_deref().and_then(|k| k.parse().ok())
+    }
+
+    /// The group's sector (when grouped by sector).
+    async fn sector(&self) -> Option<OrganizationSector> {
+        self.0.key2.as_deref().and_then(|k| k.parse().ok())
+    }
+
+    /// Organizations counted.
+    async fn count(&self) -> i64 {
+        self.0.count(0).unwrap_or(0)
+    }
+}
+
+/// One row of a metric summary.
+pub struct MetricSummaryRow(SummaryRow, Metric);
+
+/// One row of a metric summary: a flow summed over time, or a stock's latest values summed
+/// across regions.
+#[Object]
+impl MetricSummaryRow {
+    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        region_of(ctx, &self.0).await
+    }
+
+    /// The group's year (when grouped by year, quarter or month).
+    async fn year(&self) -> Option<i64> {
+        self.0.year
+    }
+
+    /// The group's quarter, 1–4 (when grouped by quarter).
+    async fn quarter(&self) -> Option<i64> {
+        self.0.quarter
+    }
+
+    /// The group's month, 1–12 (when grouped by month).
+    async fn month(&self) -> Option<i64> {
+        self.0.month
+    }
+
+    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
+    async fn qualifier(&self) -> Qualifier {
+        self.0.qualifier
+    }
+
+    /// How many regions in scope contributed, of how many.
+    async fn coverage(&self) -> Coverage {
+        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
+    }
+
+    /// The reports the sums come from.
+    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
+        sources_of(ctx, &self.0).await
+    }
+
+    /// The value, in `unit`.
+    async fn value(&self) -> Option<f64> {
+        self.0.sums[0]
+    }
+
+    /// The metric's unit.
+    async fn unit(&self) -> &str {
+        &self.1.unit
+    }
+}
+
+/// A metric of the catalog.
+pub struct MetricNode(pub Metric);
+
+/// A metric of the catalog: what a metric code means and how it adds up.
+#[Object(name = "Metric")]
+impl MetricNode {
+    /// The code figures use, e.g. `people_trained`.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+
+    /// A short name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The unit values are in (people, sessions, yuan, percent …).
+    async fn unit(&self) -> &str {
+        &self.0.unit
+    }
+
+    /// FLOW (summed over time) or STOCK (latest value counts).
+    async fn nature(&self) -> MetricNature {
+        self.0.nature
+    }
+
+    /// What it measures.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+}
+
+/// Root fields for dashboards.
+#[derive(Default)]
+pub struct DashboardQuery;
+
+/// Root fields for dashboards.
+#[Object]
+impl DashboardQuery {
+    /// Case statistics summed over a scope and window: received, resolved, resolution rate,
+    /// people and money aided, with qualifier, coverage and sources.
+    async fn case_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region or alliance to sum over.")] scope: ScopeInput,
+        #[graphql(desc = "The time window; all time when omitted.")] period: Option<PeriodInput>,
+        #[graphql(desc = "How to group the rows; one row when omitted.")] group_by: Option<Vec<CaseGroupBy>>,
+        #[graphql(desc = "Only this category.")] category: Option<CaseCategory>,
+    ) -> Result<Vec<CaseSummaryRow>> {
+        let list = group_by.unwrap_or_default();
+        let mut g = group(&list, CaseGroupBy::Region, CaseGroupBy::Year, CaseGroupBy::Quarter, CaseGroupBy::Month);
+        g.category = list.contains(&CaseGroupBy::Category);
+        let rows = ctx
+            .data::<Services>()?
+            .summarize(&summary::case_spec(category), &to_scope(scope), window(period), g)
+            .await?;
+        Ok(rows.into_iter().map(CaseSummaryRow).collect())
+    }
+
+    /// Job fairs summed over a scope and window. A reported series total ("6 fairs, 4000+
+    /// positions") counts as reported; it is never split into invented fairs.
+    async fn job_fair_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region or alliance to sum over.")] scope: ScopeInput,
+        #[graphql(desc = "The time window; all time when omitted.")] period: Option<PeriodInput>,
+        #[graphql(desc = "How to group the rows; one row when omitted.")] group_by: Option<Vec<JobFairGroupBy>>,
+    ) -> Result<Vec<JobFairSummaryRow>> {
+        let list = group_by.unwrap_or_default();
+        let g =
+            group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
+        let rows =
+            ctx.data::<Services>()?.summarize(&summary::job_fair_spec(), &to_scope(scope), window(period), g).await?;
+        Ok(rows.into_iter().map(JobFairSummaryRow).collect())
+    }
+
+    /// Organizations the reports count (women's homes, service posts, federations …): the
+    /// latest count per region, summed across regions.
+    async fn organization_coverage(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The region or alliance to sum over.")] scope: ScopeInput,
+        #[graphql(desc = "How to group the rows; one row when omitted.")] group_by: Option<Vec<OrganizationGroupBy>>,
+        #[graphql(desc = "Only this kind of organization.")] kind: Option<OrganizationKind>,
+    ) -> Result<Vec<OrganizationCoverageRow>> {
+        let list = group_by.unwrap_or_default();
+        let g = GroupBy {
+            region: list.contains(&OrganizationGroupBy::Region),
+            category: list.contains(&OrganizationGroupBy::Kind),
+            sector: list.contains(&OrganizationGroupBy::Sector),
+            ..GroupBy::default()
+        };
+        let rows = ctx
+            .data::<Services>()?
+            .summarize(&summary::organization_spec(kind), &to_scope(scope), Window::default(), g)
+            .await?;
+        Ok(rows.into_iter().map(OrganizationCoverageRow).collect())
+    }
+
+    /// A catalog metric summed over a scope and window (flows summed over time; stocks: the
+    /// latest value per region, summed across regions).
+    async fn metric_summary(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The metric's code (see `metrics`).")] metric: String,
+        #[graphql(desc = "The region or alliance to sum over.")] scope: ScopeInput,
+        #[graphql(desc = "The time window; all time when omitted.")] period: Option<PeriodInput>,
+        #[graphql(desc = "How to group the rows; one row when omitted.")] group_by: Option<Vec<JobFairGroupBy>>,
+    ) -> Result<Vec<MetricSummaryRow>> {
+        let services = ctx.data::<Services>()?;
+        let metric = services.metric(&metric).await?;
+        let list = group_by.unwrap_or_default();
+        let g =
+            group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
+        let spec = summary::metric_spec(&metric.code, metric.nature);
+        let rows = services.summarize(&spec, &to_scope(scope), window(period), g).await?;
+        Ok(rows.into_iter().map(|r| MetricSummaryRow(r, metric.clone())).collect())
+    }
+
+    /// The metric catalog, by code.
+    async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<MetricNode>> {
+        Ok(ctx.data::<Services>()?.metrics().await?.into_iter().map(MetricNode).collect())
+    }
+}

@@ -1,0 +1,287 @@
+//! Writing figures and report revisions; reading figure lists.
+
+use std::collections::HashMap;
+
+use sqlx::FromRow;
+
+use super::sql::{Sql, Tx};
+use super::{Store, StoreError, StoreResult};
+use crate::domain::figures::{Amount, Count, FigureBase, Figures, Metric, Scope};
+use crate::domain::submission::ReportSubmission;
+
+/// Records a catalog metric (kept as it is when the code exists).
+pub(crate) async fn upsert_metric(tx: &mut Tx, metric: &Metric) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let v = [
+        sql.arg(metric.code.as_str()),
+        sql.arg(metric.name.as_str()),
+        sql.arg(metric.unit.as_str()),
+        sql.arg(metric.nature.as_str()),
+        sql.arg(metric.description.clone()),
+    ]
+    .join(", ");
+    sql.push(&format!(
+        "INSERT INTO metrics (code, name, unit, nature, description) VALUES ({v}) ON CONFLICT (code) DO NOTHING"
+    ));
+    tx.execute(&sql).await.map(drop)
+}
+
+/// Which of the given metric codes exist.
+pub async fn known_metrics(store: &Store, codes: &[String]) -> StoreResult<Vec<String>> {
+    #[derive(FromRow)]
+    struct Code {
+        code: String,
+    }
+    let mut sql = Sql::new("");
+    let list = store.backend().text_list(sql.next_index());
+    sql.arg(super::dialect::json_list(codes));
+    sql.push(&format!("SELECT code FROM metrics WHERE code IN ({list})"));
+    Ok(store.fetch_all::<Code>(&sql).await?.into_iter().map(|c| c.code).collect())
+}
+
+/// Every catalog metric, by code.
+pub async fn all_metrics(store: &Store) -> StoreResult<Vec<Metric>> {
+    #[derive(FromRow)]
+    struct Row {
+        code: String,
+        name: String,
+        unit: String,
+        nature: String,
+        description: Option<String>,
+    }
+    let rows: Vec<Row> =
+        store.fetch_all(&Sql::new("SELECT code, name, unit, nature, description FROM metrics ORDER BY code")).await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(Metric {
+                nature: r.nature.parse().map_err(|e| StoreError::Corrupt(format!("{e}")))?,
+                code: r.code,
+                name: r.name,
+                unit: r.unit,
+                description: r.description,
+            })
+        })
+        .collect()
+}
+
+/// The current revision of a report key: (id, revision, fingerprint).
+pub async fn current_revision(store: &Store, report_key: &str) -> StoreResult<Option<(i64, i64, Option<String>)>> {
+    #[derive(FromRow)]
+    struct Row {
+        id: i64,
+        revision: i64,
+        content_hash: Option<String>,
+    }
+    let mut sql = Sql::new("");
+    let k = sql.arg(report_key);
+    sql.push(&format!(
+        "SELECT id, revision, content_hash FROM reports WHERE report_key = {k} AND superseded_by IS NULL"
+    ));
+    Ok(store.fetch_optional::<Row>(&sql).await?.map(|r| (r.id, r.revision, r.content_hash)))
+}
+
+/// Inserts a report revision; returns its id.
+pub(crate) async fn insert_report(
+    tx: &mut Tx,
+    submission: &ReportSubmission,
+    revision: i64,
+    fingerprint: &str,
+) -> StoreResult<i64> {
+    let mut sql = Sql::new("");
+    let row_key = if revision == 1 { submission.key.clone() } else { format!("{}@{revision}", submission.key) };
+    let v = [
+        sql.arg(row_key),
+        sql.arg(submission.key.as_str()),
+        sql.arg(revision),
+        sql.arg(fingerprint),
+        sql.arg(submission.title.as_str()),
+        sql.arg(submission.publisher.clone()),
+        sql.arg(submission.published_on),
+        sql.arg(submission.period.start),
+        sql.arg(submission.period.end),
+        sql.arg(submission.period.note.clone()),
+        sql.arg(submission.source_file.clone()),
+        sql.arg(submission.region.clone()),
+    ]
+    .join(", ");
+    sql.push(&format!(
+        "INSERT INTO reports (key, report_key, revision, content_hash, title, publisher, published_on, period_start, \
+         period_end, period_note, source_file, region_code) VALUES ({v}) RETURNING id"
+    ));
+    tx.fetch_count(&sql).await
+}
+
+/// Marks `old` as superseded by `new`.
+pub(crate) async fn supersede(tx: &mut Tx, old: i64, new: i64) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let (n, o) = (sql.arg(new), sql.arg(old));
+    sql.push(&format!("UPDATE reports SET superseded_by = {n}, updated_at = CURRENT_TIMESTAMP WHERE id = {o}"));
+    tx.execute(&sql).await.map(drop)
+}
+
+/// The fingerprint of a report, inside a transaction.
+pub(crate) async fn fingerprint_of(tx: &mut Tx, report: i64) -> StoreResult<Option<String>> {
+    #[derive(FromRow)]
+    struct Row {
+        content_hash: Option<String>,
+    }
+    let mut sql = Sql::new("");
+    let r = sql.arg(report);
+    sql.push(&format!("SELECT content_hash FROM reports WHERE id = {r}"));
+    Ok(tx.fetch_optional::<Row>(&sql).await?.and_then(|row| row.content_hash))
+}
+
+/// Sets the fingerprint of a report (for reports loaded before figures existed).
+pub(crate) async fn set_fingerprint(tx: &mut Tx, report: i64, fingerprint: &str) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let (f, r) = (sql.arg(fingerprint), sql.arg(report));
+    sql.push(&format!("UPDATE reports SET content_hash = {f} WHERE id = {r}"));
+    tx.execute(&sql).await.map(drop)
+}
+
+fn count(sql: &mut Sql, c: Option<Count>) -> [String; 2] {
+    [sql.arg(c.map(|c| c.value)), sql.arg(c.map(|c| c.qualifier.as_str()))]
+}
+
+fn amount(sql: &mut Sql, a: Option<Amount>) -> [String; 2] {
+    [sql.arg(a.map(|a| a.value)), sql.arg(a.map(|a| a.qualifier.as_str()))]
+}
+
+/// Ids of what figures refer to: alliances by slug, organizations by key (with their region).
+#[derive(Debug, Default)]
+pub struct Refs {
+    pub alliances: HashMap<String, i64>,
+    pub organizations: HashMap<String, (i64, Option<String>)>,
+}
+
+/// The columns every figure table shares, bound from a figure's base.
+fn base(sql: &mut Sql, report: i64, b: &FigureBase, refs: &Refs) -> Vec<String> {
+    let (region, alliance, organization) = match &b.scope {
+        Scope::Region(code) => (Some(code.clone()), None, None),
+        Scope::Alliance(slug) => (None, refs.alliances.get(slug).copied(), None),
+        Scope::Organization(key) => {
+            let found = refs.organizations.get(key);
+            (found.and_then(|(_, region)| region.clone()), None, found.map(|(id, _)| *id))
+        }
+    };
+    vec![
+        sql.arg(report),
+        sql.arg(b.excerpt.as_str()),
+        sql.arg(b.period.start),
+        sql.arg(b.period.end),
+        sql.arg(b.period.note.clone()),
+        sql.arg(region),
+        sql.arg(alliance),
+        sql.arg(organization),
+        sql.arg(b.note.clone()),
+    ]
+}
+
+const BASE: &str =
+    "report_id, excerpt, period_start, period_end, period_note, region_code, alliance_id, organization_id, note";
+
+/// Writes every figure of a report revision. `alliances` maps slugs to ids.
+pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, refs: &Refs) -> StoreResult<()> {
+    for f in &figures.job_fairs {
+        let mut sql = Sql::new("");
+        let mut v = base(&mut sql, report, &f.base, refs);
+        v.push(sql.arg(if f.organizers.is_empty() { None } else { Some(super::dialect::json_list(&f.organizers)) }));
+        v.push(sql.arg(f.fairs.is_some()));
+        v.push(sql.arg(f.held_on));
+        v.push(sql.arg(f.mode.map(|m| m.as_str())));
+        for c in [f.fairs, f.employers, f.positions_offered, f.job_seekers, f.intents, f.hires] {
+            v.extend(count(&mut sql, c));
+        }
+        sql.push(&format!(
+            "INSERT INTO job_fairs ({BASE}, organizers, is_series, held_on, mode, fairs, fairs_q, employers, employers_q, \
+             positions_offered, positions_offered_q, job_seekers, job_seekers_q, intents, intents_q, hires, hires_q) \
+             VALUES ({}) RETURNING id",
+            v.join(", ")
+        ));
+        let id = tx.fetch_count(&sql).await?;
+        for host in &f.host_regions {
+            let mut sql = Sql::new("");
+            let (j, r) = (sql.arg(id), sql.arg(host.as_str()));
+            sql.push(&format!(
+                "INSERT INTO job_fair_hosts (job_fair_id, region_code) VALUES ({j}, {r}) ON CONFLICT DO NOTHING"
+            ));
+            tx.execute(&sql).await?;
+        }
+    }
+    for f in &figures.case_statistics {
+        let mut sql = Sql::new("");
+        let mut v = base(&mut sql, report, &f.base, refs);
+        v.remove(6); // case statistics have no alliance column
+        v.push(sql.arg(f.category.as_str()));
+        v.push(sql.arg(f.cumulative));
+        for c in [f.received, f.resolved, f.people_aided] {
+            v.extend(count(&mut sql, c));
+        }
+        v.extend(amount(&mut sql, f.amount_aided));
+        v.push(sql.arg(f.reported_rate));
+        sql.push(&format!(
+            "INSERT INTO case_statistics (report_id, excerpt, period_start, period_end, period_note, region_code, \
+             organization_id, note, \
+             category, cumulative, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
+             amount_aided, amount_aided_q, reported_rate) VALUES ({})",
+            v.join(", ")
+        ));
+        tx.execute(&sql).await?;
+    }
+    let mut count_ids: HashMap<&str, i64> = HashMap::new();
+    for f in &figures.organization_counts {
+        let mut sql = Sql::new("");
+        let mut v = base(&mut sql, report, &f.base, refs);
+        v.push(sql.arg(f.organization_kind.as_str()));
+        v.push(sql.arg(f.sector.map(|s| s.as_str())));
+        v.push(sql.arg(f.label.as_str()));
+        v.extend(count(&mut sql, Some(f.count)));
+        v.push(sql.arg(f.part_of.as_deref().and_then(|p| count_ids.get(p).copied())));
+        sql.push(&format!(
+            "INSERT INTO organization_counts ({BASE}, organization_kind, sector, label, count, count_q, part_of) \
+             VALUES ({}) RETURNING id",
+            v.join(", ")
+        ));
+        count_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
+    }
+    for f in &figures.plan_indicators {
+        let mut sql = Sql::new("");
+        let mut v = base(&mut sql, report, &f.base, refs);
+        v.push(sql.arg(f.plan.as_str()));
+        v.push(sql.arg(f.areas));
+        v.extend(count(&mut sql, Some(f.total)));
+        v.extend(count(&mut sql, Some(f.met)));
+        sql.push(&format!(
+            "INSERT INTO plan_indicators ({BASE}, plan, areas, total, total_q, met, met_q) VALUES ({})",
+            v.join(", ")
+        ));
+        tx.execute(&sql).await?;
+    }
+    let mut metric_ids: HashMap<&str, i64> = HashMap::new();
+    for f in &figures.metrics {
+        let mut sql = Sql::new("");
+        let mut v = base(&mut sql, report, &f.base, refs);
+        v.push(sql.arg(f.metric.as_str()));
+        v.extend(amount(&mut sql, Some(f.value)));
+        v.push(sql.arg(f.cumulative));
+        v.push(sql.arg(f.part_of.as_deref().and_then(|p| metric_ids.get(p).copied())));
+        sql.push(&format!(
+            "INSERT INTO metric_figures ({BASE}, metric, value, value_q, cumulative, part_of) VALUES ({}) RETURNING id",
+            v.join(", ")
+        ));
+        metric_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
+    }
+    Ok(())
+}
+
+/// The ids of the alliances and organizations a submission refers to.
+pub async fn refs(store: &Store, slugs: &[String], keys: &[String]) -> StoreResult<Refs> {
+    let alliances = super::alliances::by_slugs(store, slugs).await?.into_iter().map(|a| (a.slug, a.id)).collect();
+    let mut organizations = HashMap::new();
+    for key in keys {
+        if let Some(o) = super::organizations::by_key(store, key).await? {
+            organizations.insert(o.key, (o.id, o.region_code));
+        }
+    }
+    Ok(Refs { alliances, organizations })
+}

@@ -1,0 +1,284 @@
+//! Reports with figures: submission (validation, idempotency, revisions, authorization) and
+//! the dashboard aggregates, checked against sums computed by hand on fixtures.
+
+use fulian_graph::domain::access::Role;
+use serde_json::{Value, json};
+
+use crate::common::{TestApp, admin, error_code, only_error, token};
+use crate::on_both_backends;
+
+on_both_backends!(
+    invalid_submissions_list_every_problem_and_write_nothing,
+    resubmission_is_idempotent_and_changes_are_revisions,
+    editors_submit_only_for_their_subtree,
+    case_summary_rolls_up_three_levels,
+    one_period_one_figure,
+    alliance_scope_and_its_own_figures,
+    demo_dashboards_answer_from_the_reports,
+);
+
+const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
+    status report { id key revision isCurrent } } }"#;
+
+fn case(id: &str, region: &str, start: &str, end: &str, category: &str, received: Value, resolved: Value) -> Value {
+    json!({ "id": id, "scope": { "region": region }, "period": { "start": start, "end": end },
+            "excerpt": format!("fixture {id}"), "category": category, "received": received, "resolved": resolved })
+}
+
+fn n(value: i64) -> Value {
+    json!({ "value": value })
+}
+
+fn q(value: i64, qualifier: &str) -> Value {
+    json!({ "value": value, "qualifier": qualifier })
+}
+
+/// The fixture: cases in 通州's towns, 通州 itself and 房山, in 2024 (see each test for the sums).
+fn cases_report() -> Value {
+    json!({
+        "key": "fixture-cases-2024", "title": "Fixture: cases 2024", "region": "110000",
+        "period": { "start": "2024-01-01", "end": "2024-12-31" },
+        "figures": { "caseStatistics": [
+            case("c1", "110112-liyuan", "2024-01-01", "2024-01-31", "RIGHTS_PROTECTION", n(10), n(8)),
+            case("c2", "110112-liyuan", "2024-02-01", "2024-02-29", "RIGHTS_PROTECTION", q(20, "AT_LEAST"), n(15)),
+            case("c3", "110112-taihu", "2024-01-01", "2024-01-31", "RIGHTS_PROTECTION", n(5), n(5)),
+            case("c4", "110111", "2024-01-01", "2024-03-31", "DOMESTIC_VIOLENCE", q(7, "APPROXIMATE"), n(7)),
+            case("c5", "110112-liyuan", "2024-01-01", "2024-12-31", "RIGHTS_PROTECTION", n(100), Value::Null),
+            case("c6", "110112", "2024-01-01", "2024-01-31", "MARRIAGE_FAMILY_MEDIATION", n(50), n(40)),
+            case("c7", "110112-taihu", "2024-01-01", "2024-01-31", "MARRIAGE_FAMILY_MEDIATION", n(9), n(9)),
+        ] }
+    })
+}
+
+async fn submit(app: &TestApp, token: &str, input: Value) -> Value {
+    app.graphql_as(Some(token), SUBMIT, json!({ "input": input })).await
+}
+
+const CASES: &str = r#"query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [CaseGroupBy!], $category: CaseCategory) {
+    caseSummary(scope: $scope, period: $period, groupBy: $groupBy, category: $category) {
+        region { code } year month category received resolved resolutionRate qualifier
+        coverage { reporting total } sources { key } } }"#;
+
+async fn cases(app: &TestApp, vars: Value) -> Vec<Value> {
+    app.data(CASES, vars).await["caseSummary"].as_array().unwrap().clone()
+}
+
+async fn report_count(app: &TestApp) -> i64 {
+    app.data("{ reports(first: 0, filter: { includeSuperseded: true }) { totalCount } }", json!({})).await["reports"]
+        ["totalCount"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn invalid_submissions_list_every_problem_and_write_nothing(app: TestApp) {
+    let before = report_count(&app).await;
+    let bad = json!({
+        "key": "fixture-bad", "title": "Bad", "region": "119999",
+        "period": { "start": "2024-12-31", "end": "2024-01-01" },
+        "figures": {
+            "caseStatistics": [
+                case("x", "110112", "2024-01-01", "2024-01-31", "HOTLINE", n(5), n(9)),
+                case("x", "110112", "2024-01-01", "2024-01-31", "HOTLINE", n(-1), Value::Null),
+            ],
+            "metrics": [{ "id": "m", "scope": { "region": "110112" }, "excerpt": "e", "metric": "no_such_metric", "value": { "value": 1 } }],
+            "organizationCounts": [
+                { "id": "all", "scope": { "region": "110112" }, "excerpt": "e", "organizationKind": "WOMENS_HOME", "label": "妇女之家", "count": n(10) },
+                { "id": "some", "scope": { "region": "110112" }, "excerpt": "e", "organizationKind": "WOMENS_HOME", "label": "示范", "count": n(12), "partOf": "all" },
+            ],
+        }
+    });
+    let body = submit(&app, &admin(), bad).await;
+    let error = only_error(&body);
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+    let problems: Vec<String> = error["extensions"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| format!("{}: {}", p["path"].as_str().unwrap(), p["message"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        "input.period.end: 2024-01-01 is before the start 2024-12-31",
+        "input.region: no region has code 119999",
+        "input.figures.caseStatistics[0].resolved: 9 resolved is more than 5 received",
+        "input.figures.caseStatistics[1].id: \"x\" is used by another figure of this report",
+        "input.figures.caseStatistics[1].received.value: must not be negative",
+        "input.figures.organizationCounts[1].partOf: the subset (12) is larger than the total it is part of (10)",
+        "input.figures.metrics[0].metric: \"no_such_metric\" is not in the metric catalog",
+    ] {
+        assert!(problems.iter().any(|p| p == expected), "missing {expected:?} in {problems:#?}");
+    }
+    assert_eq!(report_count(&app).await, before, "nothing was written");
+}
+
+async fn resubmission_is_idempotent_and_changes_are_revisions(app: TestApp) {
+    let admin = admin();
+    let first = submit(&app, &admin, cases_report()).await;
+    let created = &first["data"]["submitReport"];
+    assert_eq!(created["status"], "CREATED", "{first}");
+    assert_eq!(created["report"]["revision"], 1);
+    let count = report_count(&app).await;
+    let again = submit(&app, &admin, cases_report()).await;
+    assert_eq!(again["data"]["submitReport"]["status"], "UNCHANGED");
+    assert_eq!(again["data"]["submitReport"]["report"]["id"], created["report"]["id"]);
+    assert_eq!(report_count(&app).await, count, "no new row");
+    // A changed figure: revision 2 supersedes revision 1, which stays queryable.
+    let mut changed = cases_report();
+    changed["figures"]["caseStatistics"][2]["received"] = n(6);
+    let revised = submit(&app, &admin, changed).await;
+    assert_eq!(revised["data"]["submitReport"]["status"], "REVISED");
+    assert_eq!(revised["data"]["submitReport"]["report"]["revision"], 2);
+    let old = app
+        .data(
+            "query($id: ID!) { report(id: $id) { isCurrent supersededBy { revision } } }",
+            json!({ "id": created["report"]["id"] }),
+        )
+        .await;
+    assert_eq!(old["report"], json!({ "isCurrent": false, "supersededBy": { "revision": 2 } }));
+    let listed = app.data(r#"{ reports(filter: { titleContains: "Fixture" }) { totalCount } }"#, json!({})).await;
+    assert_eq!(listed["reports"]["totalCount"], 1, "the list shows current revisions");
+    // Aggregates read the current revision only: taihu's January now has 6, not 5.
+    let rows = cases(&app, json!({ "scope": { "region": "110112-taihu" }, "period": { "from": "2024-01-01", "to": "2024-01-31" }, "category": "RIGHTS_PROTECTION" })).await;
+    assert_eq!(rows[0]["received"], 6);
+}
+
+async fn editors_submit_only_for_their_subtree(app: TestApp) {
+    let editor = token("li", Role::Editor, Some("110112"));
+    let own = json!({ "key": "fixture-liyuan", "title": "梨园", "region": "110112-liyuan",
+        "figures": { "caseStatistics": [case("a", "110112-liyuan", "2024-01-01", "2024-01-31", "HOTLINE", n(3), n(3))] } });
+    assert_eq!(submit(&app, &editor, own).await["data"]["submitReport"]["status"], "CREATED");
+    let before = report_count(&app).await;
+    let foreign = json!({ "key": "fixture-fangshan", "title": "房山", "region": "110112",
+        "figures": { "caseStatistics": [case("a", "110111", "2024-01-01", "2024-01-31", "HOTLINE", n(3), n(3))] } });
+    assert_eq!(error_code(&submit(&app, &editor, foreign).await), "FORBIDDEN");
+    // Alliance figures: 通州 is a member of 通武廊, 房山 is not.
+    let alliance = json!({ "key": "fixture-twl", "title": "通武廊", "figures": { "jobFairs": [
+        { "id": "s", "scope": { "alliance": "tongwulang" }, "excerpt": "e", "fairs": n(1), "period": { "start": "2024-01-01", "end": "2024-12-31" } }] } });
+    let fangshan = token("zhang", Role::Editor, Some("110111"));
+    assert_eq!(error_code(&submit(&app, &fangshan, alliance.clone()).await), "FORBIDDEN");
+    assert_eq!(report_count(&app).await, before, "refused submissions write nothing");
+    assert_eq!(submit(&app, &editor, alliance).await["data"]["submitReport"]["status"], "CREATED");
+    let viewer = token("wang", Role::Viewer, Some("110112"));
+    assert_eq!(error_code(&submit(&app, &viewer, cases_report()).await), "FORBIDDEN");
+}
+
+async fn case_summary_rolls_up_three_levels(app: TestApp) {
+    submit(&app, &admin(), cases_report()).await;
+    let q1 = json!({ "from": "2024-01-01", "to": "2024-03-31" });
+    // Province → county → township, by category.
+    let rows = cases(&app, json!({ "scope": { "region": "110000" }, "period": q1, "groupBy": ["CATEGORY"] })).await;
+    let by: std::collections::HashMap<&str, &Value> =
+        rows.iter().map(|r| (r["category"].as_str().unwrap(), r)).collect();
+    let rights = by["RIGHTS_PROTECTION"];
+    // c1 10 + c2 20+ + c3 5; c5 (the whole year) lies outside the window.
+    assert_eq!((rights["received"].clone(), rights["resolved"].clone()), (json!(35), json!(28)));
+    assert_eq!(rights["qualifier"], "AT_LEAST");
+    assert_eq!(rights["coverage"]["reporting"], 2);
+    assert!((rights["resolutionRate"].as_f64().unwrap() - 28.0 / 35.0).abs() < 1e-9);
+    assert_eq!(rights["sources"], json!([{ "key": "fixture-cases-2024" }]));
+    assert_eq!(by["DOMESTIC_VIOLENCE"]["qualifier"], "APPROXIMATE");
+    // 通州's own January figure stands; 台湖's (c7) is not added to it.
+    assert_eq!(by["MARRIAGE_FAMILY_MEDIATION"]["received"], 50);
+    // Grouped by region one level down: 房山 7, 通州 10 + 20 + 5 + 50.
+    let rows = cases(&app, json!({ "scope": { "region": "110000" }, "period": q1, "groupBy": ["REGION"] })).await;
+    let regions: Vec<(String, i64)> = rows
+        .iter()
+        .map(|r| (r["region"]["code"].as_str().unwrap().to_owned(), r["received"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(regions, [("110111".to_owned(), 7), ("110112".to_owned(), 85)]);
+    // Coverage counts the regions of each group: 通州 and everything under it.
+    let tongzhou = app.data(r#"{ region(code: "110112") { descendants(first: 0) { totalCount } } }"#, json!({})).await;
+    let total = tongzhou["region"]["descendants"]["totalCount"].as_i64().unwrap() + 1;
+    assert_eq!(rows[1]["coverage"], json!({ "reporting": 3, "total": total }));
+}
+
+async fn one_period_one_figure(app: TestApp) {
+    submit(&app, &admin(), cases_report()).await;
+    let scope = json!({ "region": "110112" });
+    let rights = |period: Value, group: Value| json!({ "scope": scope, "period": period, "category": "RIGHTS_PROTECTION", "groupBy": group });
+    // The window is exactly 2024: 梨园's year figure c5 (100) stands instead of its months; 台湖 5.
+    let year = cases(&app, rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!([]))).await;
+    assert_eq!(year[0]["received"], 105);
+    assert_eq!(year[0]["resolved"], 5);
+    assert_eq!(year[0]["resolutionRate"], 1.0, "only 台湖 states both");
+    assert_eq!(year[0]["qualifier"], "EXACT");
+    // A wider window: the year figure contains the months, so the months are summed.
+    let wide = cases(&app, rights(json!({ "from": "2023-12-01", "to": "2025-01-31" }), json!([]))).await;
+    assert_eq!(wide[0]["received"], 35);
+    // By month: January 10 + 5, February 20+.
+    let months = cases(&app, rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!(["MONTH"]))).await;
+    let got: Vec<(i64, i64, i64, &str)> = months
+        .iter()
+        .map(|r| {
+            (
+                r["year"].as_i64().unwrap(),
+                r["month"].as_i64().unwrap(),
+                r["received"].as_i64().unwrap(),
+                r["qualifier"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, [(2024, 1, 15, "EXACT"), (2024, 2, 20, "AT_LEAST")]);
+}
+
+const FAIRS: &str = r#"query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [JobFairGroupBy!]) {
+    jobFairSummary(scope: $scope, period: $period, groupBy: $groupBy) {
+        year fairs positionsOffered jobSeekers qualifier coverage { reporting total } sources { key } } }"#;
+
+async fn alliance_scope_and_its_own_figures(app: TestApp) {
+    let report = json!({ "key": "fixture-fairs", "title": "Fixture: fairs", "figures": { "jobFairs": [
+        { "id": "series", "scope": { "alliance": "tongwulang" }, "excerpt": "三地联合招聘会2场", "fairs": n(2),
+          "positionsOffered": q(300, "AT_LEAST"), "period": { "start": "2024-01-01", "end": "2024-12-31" } },
+        { "id": "tz", "scope": { "region": "110112" }, "excerpt": "通州招聘会", "heldOn": "2024-05-01",
+          "positionsOffered": n(100), "period": { "start": "2024-05-01", "end": "2024-05-01" } },
+        { "id": "wq", "scope": { "region": "120114" }, "excerpt": "武清招聘会", "heldOn": "2025-03-01",
+          "positionsOffered": n(50), "jobSeekers": n(400), "period": { "start": "2025-03-01", "end": "2025-03-01" } },
+    ] } });
+    assert_eq!(submit(&app, &admin(), report).await["data"]["submitReport"]["status"], "CREATED");
+    let vars = json!({ "scope": { "alliance": "tongwulang" }, "period": { "from": "2024-01-01", "to": "2025-12-31" }, "groupBy": ["YEAR"] });
+    let rows = app.data(FAIRS, vars).await["jobFairSummary"].as_array().unwrap().clone();
+    // 2024: the alliance's own series stands for the alliance; 通州's fair inside it is not added.
+    assert_eq!(rows[0]["year"], 2024);
+    assert_eq!((rows[0]["fairs"].clone(), rows[0]["positionsOffered"].clone()), (json!(2), json!(300)));
+    assert_eq!(rows[0]["qualifier"], "AT_LEAST");
+    // 2025: 武清's single fair counts one.
+    assert_eq!(
+        (rows[1]["year"].clone(), rows[1]["fairs"].clone(), rows[1]["jobSeekers"].clone()),
+        (json!(2025), json!(1), json!(400))
+    );
+    assert_eq!(rows[1]["coverage"]["reporting"], 1);
+    // Without the alliance, 通州 alone counts its own fair.
+    let tz = app
+        .data(FAIRS, json!({ "scope": { "region": "110112" }, "period": { "from": "2024-01-01", "to": "2024-12-31" } }))
+        .await;
+    assert_eq!(tz["jobFairSummary"][0]["positionsOffered"], 100);
+    // Bad scopes are refused clearly.
+    let body = app.graphql(FAIRS, json!({ "scope": { "region": "110112", "alliance": "tongwulang" } })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    let body = app.graphql(FAIRS, json!({ "scope": { "alliance": "nowhere" } })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+}
+
+async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
+    // 通武廊: "三地联手合作开展线上线下女性专场招聘会6场，提供招聘岗位4000余个，吸引求职女性9万余人参与".
+    let rows = app
+        .data(
+            FAIRS,
+            json!({ "scope": { "alliance": "tongwulang" }, "period": { "from": "2021-01-01", "to": "2025-12-31" } }),
+        )
+        .await;
+    let row = &rows["jobFairSummary"][0];
+    assert_eq!(
+        (row["fairs"].clone(), row["positionsOffered"].clone(), row["jobSeekers"].clone()),
+        (json!(6), json!(4000), json!(90000))
+    );
+    assert_eq!(row["qualifier"], "AT_LEAST");
+    assert_eq!(row["sources"], json!([{ "key": "tongzhou-five-year-review" }]));
+    // 通州's women's homes: the 2025 review's 609 (latest) — not 593 + 609, and never + the 267 subset.
+    let homes = app
+        .data(r#"{ organizationCoverage(scope: { region: "110112" }, kind: WOMENS_HOME) { count qualifier sources { key } } }"#, json!({}))
+        .await;
+    assert_eq!(homes["organizationCoverage"][0]["count"], 609);
+    // The plan indicators and the catalog are there too.
+    let metrics = app.data("{ metrics { code unit nature } }", json!({})).await;
+    assert!(metrics["metrics"].as_array().unwrap().len() > 50);
+}
