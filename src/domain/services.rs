@@ -561,6 +561,46 @@ impl Services {
             .collect())
     }
 
+    /// Checks a figure list filter's references.
+    pub async fn check_figure_filter(
+        &self,
+        filter: &crate::store::figure_lists::FigureFilter,
+        path: &str,
+    ) -> AppResult<()> {
+        let mut problems = Vec::new();
+        if let Some(code) = &filter.region {
+            self.check_region_ref(code, &format!("{path}.region"), &mut problems).await?;
+        }
+        if let (Some(from), Some(to)) = (filter.from, filter.to)
+            && to < from
+        {
+            problems.push(Problem::new(format!("{path}.to"), format!("{to} is before {from}")));
+        }
+        problems_or(problems, ())
+    }
+
+    /// A page of job fairs matching a checked filter.
+    pub async fn job_fairs(
+        &self,
+        filter: &crate::store::figure_lists::FigureFilter,
+        page: &PageRequest<i64>,
+        with_total: bool,
+    ) -> AppResult<(Page<crate::store::figure_lists::JobFairRow>, i64)> {
+        let total = if with_total { store::figure_lists::count_job_fairs(&self.store, filter).await? } else { 0 };
+        Ok((store::figure_lists::job_fairs(&self.store, filter, page).await?, total))
+    }
+
+    /// A page of case statistics matching a checked filter.
+    pub async fn case_statistics(
+        &self,
+        filter: &crate::store::figure_lists::FigureFilter,
+        page: &PageRequest<i64>,
+        with_total: bool,
+    ) -> AppResult<(Page<crate::store::figure_lists::CaseStatisticRow>, i64)> {
+        let total = if with_total { store::figure_lists::count_case_statistics(&self.store, filter).await? } else { 0 };
+        Ok((store::figure_lists::case_statistics(&self.store, filter, page).await?, total))
+    }
+
     /// The catalog entry of a metric; `BAD_USER_INPUT` if unknown.
     pub async fn metric(&self, code: &str) -> AppResult<Metric> {
         self.metrics()

@@ -3,6 +3,7 @@
 use async_graphql::{Context, SimpleObject};
 
 use super::audit::AuditEntryNode;
+use super::figure::{CaseStatisticNode, JobFairNode};
 use super::ids::CursorKey;
 use super::organization::OrganizationNode;
 use super::region::RegionNode;
@@ -74,6 +75,8 @@ macro_rules! connection_types {
 connection_types!(RegionConnection, RegionEdge, RegionNode, "regions");
 connection_types!(OrganizationConnection, OrganizationEdge, OrganizationNode, "organizations");
 connection_types!(ReportConnection, ReportEdge, ReportNode, "reports");
+connection_types!(JobFairConnection, JobFairEdge, JobFairNode, "job fairs");
+connection_types!(CaseStatisticConnection, CaseStatisticEdge, CaseStatisticNode, "case statistics");
 connection_types!(AuditEntryConnection, AuditEntryEdge, AuditEntryNode, "audit entries");
 
 /// Whether the client selected `totalCount`, so the count query runs only when it is needed.

@@ -4,6 +4,7 @@ pub mod alliance;
 pub mod audit;
 pub mod connection;
 pub mod dashboard;
+pub mod figure;
 pub mod ids;
 pub mod loaders;
 pub mod organization;
@@ -78,6 +79,7 @@ pub struct Query(
     ReportQuery,
     AuditQuery,
     dashboard::DashboardQuery,
+    figure::FigureQuery,
 );
 
 /// The root of every write. Mutations are only accepted over POST.

@@ -9,6 +9,7 @@ pub mod alliances;
 pub mod audit;
 pub mod dataset;
 pub mod dialect;
+pub mod figure_lists;
 pub mod figures;
 pub mod organizations;
 pub mod regions;

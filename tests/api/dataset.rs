@@ -30,6 +30,25 @@ fn every_excerpt_is_verbatim_from_its_source_file() {
         checked += 1;
     }
     assert!(checked > 300, "only {checked} excerpts");
+    // Every figure's excerpt too.
+    let mut figures = 0;
+    for report in &demo.figures {
+        let text = &texts[report.report.as_str()];
+        let f = &report.figures;
+        let excerpts = f
+            .job_fairs
+            .iter()
+            .map(|x| &x.base.excerpt)
+            .chain(f.case_statistics.iter().map(|x| &x.base.excerpt))
+            .chain(f.organization_counts.iter().map(|x| &x.base.excerpt))
+            .chain(f.plan_indicators.iter().map(|x| &x.base.excerpt))
+            .chain(f.metrics.iter().map(|x| &x.base.excerpt));
+        for excerpt in excerpts {
+            assert!(text.contains(excerpt.as_str()), "not in {}: {excerpt:?}", report.report);
+            figures += 1;
+        }
+    }
+    assert_eq!(figures, 249, "every figure extracted from the five reports");
 }
 
 #[test]

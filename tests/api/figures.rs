@@ -278,6 +278,23 @@ async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
         .data(r#"{ organizationCoverage(scope: { region: "110112" }, kind: WOMENS_HOME) { count qualifier sources { key } } }"#, json!({}))
         .await;
     assert_eq!(homes["organizationCoverage"][0]["count"], 609);
+    // Every figure traces back to its report and excerpt.
+    let fairs = app
+        .data(r#"{ jobFairs(filter: { alliance: "tongwulang" }) { totalCount edges { node { isSeries mode
+               fairs { value qualifier } positionsOffered { value qualifier } alliance { slug } report { key } excerpt } } } }"#, json!({}))
+        .await;
+    let series = &fairs["jobFairs"]["edges"][0]["node"];
+    assert_eq!(fairs["jobFairs"]["totalCount"], 1);
+    assert_eq!(series["isSeries"], true);
+    assert_eq!(series["positionsOffered"], json!({ "value": 4000, "qualifier": "AT_LEAST" }));
+    assert!(series["excerpt"].as_str().unwrap().contains("4000余个"));
+    let cases = app
+        .data(r#"{ caseStatistics(filter: { region: "110000", includeDescendants: true, category: HOTLINE }) {
+               totalCount edges { node { category received { value qualifier } region { code } report { key } excerpt } } } }"#, json!({}))
+        .await;
+    let hotline = &cases["caseStatistics"]["edges"][0]["node"];
+    assert_eq!(hotline["received"], json!({ "value": 56, "qualifier": "EXACT" }));
+    assert_eq!(hotline["report"]["key"], "tongzhou-yearbook-2013");
     // The plan indicators and the catalog are there too.
     let metrics = app.data("{ metrics { code unit nature } }", json!({})).await;
     assert!(metrics["metrics"].as_array().unwrap().len() > 50);

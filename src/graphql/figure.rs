@@ -1,0 +1,330 @@
+//! Figures as lists: job fairs and case statistics, each traceable to its report and excerpt.
+
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+
+use super::alliance::AllianceNode;
+use super::connection::{CaseStatisticConnection, JobFairConnection, wants_total};
+use super::ids::{self, NodeId};
+use super::loaders::{AllianceById, Loaders, OrganizationById, RegionByCode, ReportById};
+use super::organization::OrganizationNode;
+use super::region::RegionNode;
+use super::report::ReportNode;
+use super::scalars::Date;
+use crate::domain::figures::{CaseCategory, FairMode};
+use crate::domain::model::Qualifier;
+use crate::domain::query::PageRequest;
+use crate::domain::{Services, page_size};
+use crate::store::figure_lists::{CaseStatisticRow, FigureFilter, JobFairRow};
+
+/// A number as a report states it, with how exact the statement is.
+#[derive(SimpleObject)]
+pub struct FigureCount {
+    /// The number stated.
+    pub value: i64,
+    /// Exact, a lower bound ("more than"), or approximate ("nearly").
+    pub qualifier: Qualifier,
+}
+
+fn figure_count(value: Option<i64>, qualifier: &Option<String>) -> Option<FigureCount> {
+    value.map(|value| FigureCount {
+        value,
+        qualifier: qualifier.as_deref().and_then(|q| q.parse().ok()).unwrap_or(Qualifier::Exact),
+    })
+}
+
+/// The GraphQL `JobFair` object over a stored job-fair figure.
+pub struct JobFairNode(pub JobFairRow);
+
+/// A job fair, or a reported total over a series of fairs (`isSeries`, with `fairs`).
+#[Object(name = "JobFair")]
+impl JobFairNode {
+    /// Whether this is a reported series total rather than one fair.
+    async fn is_series(&self) -> bool {
+        self.0.is_series
+    }
+
+    /// The day of a single fair.
+    async fn held_on(&self) -> Option<Date> {
+        self.0.held_on.map(Date)
+    }
+
+    /// On site, online or both.
+    async fn mode(&self) -> Option<FairMode> {
+        self.0.mode.as_deref().and_then(|m| m.parse().ok())
+    }
+
+    /// First day of the period the figure covers.
+    async fn period_start(&self) -> Option<Date> {
+        self.0.period_start.map(Date)
+    }
+
+    /// Last day of the period the figure covers.
+    async fn period_end(&self) -> Option<Date> {
+        self.0.period_end.map(Date)
+    }
+
+    /// How the period was determined.
+    async fn period_note(&self) -> Option<&str> {
+        self.0.period_note.as_deref()
+    }
+
+    /// The region the figure is about (null for an alliance's own figure).
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        let Some(code) = &self.0.region_code else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+    }
+
+    /// The alliance, for a figure about an alliance as a whole.
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<AllianceNode>> {
+        let Some(id) = self.0.alliance_id else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(AllianceById(id)).await?.map(AllianceNode))
+    }
+
+    /// The organization, for a figure about one organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        let Some(id) = self.0.organization_id else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(OrganizationById(id)).await?.map(OrganizationNode))
+    }
+
+    /// Organizing bodies, as keys or names.
+    async fn organizers(&self) -> Vec<String> {
+        self.0.organizers.as_deref().and_then(|o| serde_json::from_str(o).ok()).unwrap_or_default()
+    }
+
+    /// Number of fairs in a series total.
+    async fn fairs(&self) -> Option<FigureCount> {
+        figure_count(self.0.fairs, &self.0.fairs_q)
+    }
+
+    /// Employers taking part.
+    async fn employers(&self) -> Option<FigureCount> {
+        figure_count(self.0.employers, &self.0.employers_q)
+    }
+
+    /// Positions offered.
+    async fn positions_offered(&self) -> Option<FigureCount> {
+        figure_count(self.0.positions_offered, &self.0.positions_offered_q)
+    }
+
+    /// Job seekers attending.
+    async fn job_seekers(&self) -> Option<FigureCount> {
+        figure_count(self.0.job_seekers, &self.0.job_seekers_q)
+    }
+
+    /// Employment intents signed.
+    async fn intents(&self) -> Option<FigureCount> {
+        figure_count(self.0.intents, &self.0.intents_q)
+    }
+
+    /// People hired.
+    async fn hires(&self) -> Option<FigureCount> {
+        figure_count(self.0.hires, &self.0.hires_q)
+    }
+
+    /// Remarks recorded with the figure (units, judgement calls).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The report the figure comes from.
+    async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+    }
+
+    /// The report's passage that states the figure, verbatim.
+    async fn excerpt(&self) -> &str {
+        &self.0.excerpt
+    }
+}
+
+/// The GraphQL `CaseStatistic` object over a stored case-statistic figure.
+pub struct CaseStatisticNode(pub CaseStatisticRow);
+
+/// Cases of one category in one region (or organization) over one period.
+#[Object(name = "CaseStatistic")]
+impl CaseStatisticNode {
+    /// What kind of cases.
+    async fn category(&self) -> Option<CaseCategory> {
+        self.0.category.parse().ok()
+    }
+
+    /// First day of the period.
+    async fn period_start(&self) -> Date {
+        Date(self.0.period_start)
+    }
+
+    /// Last day of the period.
+    async fn period_end(&self) -> Date {
+        Date(self.0.period_end)
+    }
+
+    /// How the period was determined.
+    async fn period_note(&self) -> Option<&str> {
+        self.0.period_note.as_deref()
+    }
+
+    /// Whether this is a total over several years.
+    async fn cumulative(&self) -> bool {
+        self.0.cumulative
+    }
+
+    /// The region.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        Ok(ctx.data::<Loaders>()?.one(RegionByCode(self.0.region_code.clone())).await?.map(RegionNode))
+    }
+
+    /// The organization, for a figure about one organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        let Some(id) = self.0.organization_id else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(OrganizationById(id)).await?.map(OrganizationNode))
+    }
+
+    /// Cases received.
+    async fn received(&self) -> Option<FigureCount> {
+        figure_count(self.0.received, &self.0.received_q)
+    }
+
+    /// Cases resolved or mediated.
+    async fn resolved(&self) -> Option<FigureCount> {
+        figure_count(self.0.resolved, &self.0.resolved_q)
+    }
+
+    /// People aided.
+    async fn people_aided(&self) -> Option<FigureCount> {
+        figure_count(self.0.people_aided, &self.0.people_aided_q)
+    }
+
+    /// Money disbursed, in yuan.
+    async fn amount_aided(&self) -> Option<f64> {
+        self.0.amount_aided
+    }
+
+    /// A resolution rate the report states (percent), as stated.
+    async fn reported_rate(&self) -> Option<f64> {
+        self.0.reported_rate
+    }
+
+    /// Remarks recorded with the figure.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The report the figure comes from.
+    async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+    }
+
+    /// The report's passage that states the figure, verbatim.
+    async fn excerpt(&self) -> &str {
+        &self.0.excerpt
+    }
+}
+
+/// Which job fairs to list.
+#[derive(InputObject, Default)]
+pub struct JobFairFilter {
+    /// Only figures of the region with this code…
+    pub region: Option<String>,
+    /// …or of it and every region below it.
+    #[graphql(default = false)]
+    pub include_descendants: bool,
+    /// Only figures of this alliance as a whole (slug).
+    pub alliance: Option<String>,
+    /// Only figures of this report revision (ID).
+    pub report: Option<ID>,
+    /// Only figures whose whole period lies on or after this day…
+    pub from: Option<Date>,
+    /// …and on or before this day.
+    pub to: Option<Date>,
+}
+
+/// Which case statistics to list.
+#[derive(InputObject, Default)]
+pub struct CaseStatisticFilter {
+    /// Only figures of the region with this code…
+    pub region: Option<String>,
+    /// …or of it and every region below it.
+    #[graphql(default = false)]
+    pub include_descendants: bool,
+    /// Only this category.
+    pub category: Option<CaseCategory>,
+    /// Only figures of this report revision (ID).
+    pub report: Option<ID>,
+    /// Only figures whose whole period lies on or after this day…
+    pub from: Option<Date>,
+    /// …and on or before this day.
+    pub to: Option<Date>,
+}
+
+/// Root fields for figure lists.
+#[derive(Default)]
+pub struct FigureQuery;
+
+/// Root fields for figure lists.
+#[Object]
+impl FigureQuery {
+    /// Job fairs and job-fair series totals as reported, by id (current report revisions,
+    /// or the given report's).
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
+    async fn job_fairs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which job fairs to list; all when omitted.")] filter: Option<JobFairFilter>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
+    ) -> Result<JobFairConnection> {
+        let services = ctx.data::<Services>()?;
+        let page = PageRequest { first: page_size(first, "first")?, after: ids::after::<i64>(after.as_deref())? };
+        let f = filter.unwrap_or_default();
+        let alliance_id = match &f.alliance {
+            Some(slug) => Some(services.alliance(slug).await?.id),
+            None => None,
+        };
+        let filter = FigureFilter {
+            region: f.region,
+            include_descendants: f.include_descendants,
+            alliance_id,
+            report_id: f.report.map(|id| NodeId::report(&id, "filter.report")).transpose()?,
+            from: f.from.map(|d| d.0),
+            to: f.to.map(|d| d.0),
+            category: None,
+            include_superseded: false,
+        };
+        services.check_figure_filter(&filter, "filter").await?;
+        let (items, total) = services.job_fairs(&filter, &page, wants_total(ctx)).await?;
+        Ok(JobFairConnection::new(items, page.after.is_some(), total, |r: &JobFairRow| r.id, JobFairNode))
+    }
+
+    /// Case statistics as reported, by id (current report revisions, or the given report's).
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
+    async fn case_statistics(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which case statistics to list; all when omitted.")] filter: Option<CaseStatisticFilter>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
+    ) -> Result<CaseStatisticConnection> {
+        let services = ctx.data::<Services>()?;
+        let page = PageRequest { first: page_size(first, "first")?, after: ids::after::<i64>(after.as_deref())? };
+        let f = filter.unwrap_or_default();
+        let filter = FigureFilter {
+            region: f.region,
+            include_descendants: f.include_descendants,
+            alliance_id: None,
+            report_id: f.report.map(|id| NodeId::report(&id, "filter.report")).transpose()?,
+            from: f.from.map(|d| d.0),
+            to: f.to.map(|d| d.0),
+            category: f.category.map(|c| c.as_str().to_owned()),
+            include_superseded: false,
+        };
+        services.check_figure_filter(&filter, "filter").await?;
+        let (items, total) = services.case_statistics(&filter, &page, wants_total(ctx)).await?;
+        Ok(CaseStatisticConnection::new(
+            items,
+            page.after.is_some(),
+            total,
+            |r: &CaseStatisticRow| r.id,
+            CaseStatisticNode,
+        ))
+    }
+}

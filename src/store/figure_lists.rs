@@ -1,0 +1,190 @@
+//! Reading figures back: job fairs and case statistics as pages, with their provenance.
+
+use chrono::NaiveDate;
+use sqlx::FromRow;
+
+use super::sql::Sql;
+use super::{Store, StoreResult};
+use crate::domain::query::{Page, PageRequest};
+
+/// Which figures to list.
+#[derive(Clone, Debug, Default)]
+pub struct FigureFilter {
+    /// Only figures of this region…
+    pub region: Option<String>,
+    /// …or of it and every region below it.
+    pub include_descendants: bool,
+    /// Only figures of this alliance as a whole (by id).
+    pub alliance_id: Option<i64>,
+    /// Only figures of this report revision.
+    pub report_id: Option<i64>,
+    /// Only figures whose whole period lies in [from, to].
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Only case statistics of this category.
+    pub category: Option<String>,
+    /// Also figures of superseded report revisions (always true when `report_id` is given).
+    pub include_superseded: bool,
+}
+
+fn filtered(store: &Store, select: &str, table: &str, filter: &FigureFilter) -> Sql {
+    let mut sql = Sql::new(select);
+    sql.push(&format!(" FROM {table} t JOIN reports p ON p.id = t.report_id WHERE 1 = 1"));
+    if !filter.include_superseded && filter.report_id.is_none() {
+        sql.push(" AND p.superseded_by IS NULL");
+    }
+    if let Some(region) = &filter.region {
+        let r = sql.arg(region.as_str());
+        if filter.include_descendants {
+            sql.push(&format!(" AND t.region_code IN (SELECT descendant FROM region_closure WHERE ancestor = {r})"));
+        } else {
+            sql.push(&format!(" AND t.region_code = {r}"));
+        }
+    }
+    if let Some(alliance) = filter.alliance_id {
+        let a = sql.arg(alliance);
+        sql.push(&format!(" AND t.alliance_id = {a}"));
+    }
+    if let Some(report) = filter.report_id {
+        let r = sql.arg(report);
+        sql.push(&format!(" AND t.report_id = {r}"));
+    }
+    if let Some(from) = filter.from {
+        let f = sql.arg(Some(from));
+        sql.push(&format!(" AND COALESCE(t.period_start, t.period_end) >= {f}"));
+    }
+    if let Some(to) = filter.to {
+        let t = sql.arg(Some(to));
+        sql.push(&format!(" AND COALESCE(t.period_end, t.period_start) <= {t}"));
+    }
+    if let Some(category) = &filter.category {
+        let c = sql.arg(category.as_str());
+        sql.push(&format!(" AND t.category = {c}"));
+    }
+    let _ = store;
+    sql
+}
+
+async fn page<T: super::sql::AnyRow + HasId>(
+    store: &Store,
+    table: &str,
+    columns: &str,
+    filter: &FigureFilter,
+    page: &PageRequest<i64>,
+) -> StoreResult<Page<T>> {
+    let mut sql = filtered(store, &format!("SELECT {columns}"), table, filter);
+    if let Some(after) = page.after {
+        let a = sql.arg(after);
+        sql.push(&format!(" AND t.id > {a}"));
+    }
+    let limit = sql.arg(i64::try_from(page.first + 1).unwrap_or(i64::MAX));
+    sql.push(&format!(" ORDER BY t.id LIMIT {limit}"));
+    Ok(Page::from_overfetch(store.fetch_all(&sql).await?, page.first))
+}
+
+/// Rows with an id (for cursors).
+pub trait HasId {
+    /// The row's id.
+    fn id(&self) -> i64;
+}
+
+/// A job fair row.
+#[derive(Clone, Debug, FromRow)]
+pub struct JobFairRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub excerpt: String,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub period_note: Option<String>,
+    pub region_code: Option<String>,
+    pub alliance_id: Option<i64>,
+    pub organization_id: Option<i64>,
+    pub note: Option<String>,
+    pub organizers: Option<String>,
+    pub is_series: bool,
+    pub held_on: Option<NaiveDate>,
+    pub mode: Option<String>,
+    pub fairs: Option<i64>,
+    pub fairs_q: Option<String>,
+    pub employers: Option<i64>,
+    pub employers_q: Option<String>,
+    pub positions_offered: Option<i64>,
+    pub positions_offered_q: Option<String>,
+    pub job_seekers: Option<i64>,
+    pub job_seekers_q: Option<String>,
+    pub intents: Option<i64>,
+    pub intents_q: Option<String>,
+    pub hires: Option<i64>,
+    pub hires_q: Option<String>,
+}
+
+impl HasId for JobFairRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+const FAIR_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
+    t.alliance_id, t.organization_id, t.note, t.organizers, t.is_series, t.held_on, t.mode, t.fairs, t.fairs_q, \
+    t.employers, t.employers_q, t.positions_offered, t.positions_offered_q, t.job_seekers, t.job_seekers_q, \
+    t.intents, t.intents_q, t.hires, t.hires_q";
+
+/// A page of job fairs, by id.
+pub async fn job_fairs(store: &Store, filter: &FigureFilter, p: &PageRequest<i64>) -> StoreResult<Page<JobFairRow>> {
+    page(store, "job_fairs", FAIR_COLUMNS, filter, p).await
+}
+
+/// How many job fairs match.
+pub async fn count_job_fairs(store: &Store, filter: &FigureFilter) -> StoreResult<i64> {
+    store.fetch_count(&filtered(store, "SELECT COUNT(*)", "job_fairs", filter)).await
+}
+
+/// A case statistic row.
+#[derive(Clone, Debug, FromRow)]
+pub struct CaseStatisticRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub excerpt: String,
+    pub period_start: NaiveDate,
+    pub period_end: NaiveDate,
+    pub period_note: Option<String>,
+    pub region_code: String,
+    pub organization_id: Option<i64>,
+    pub note: Option<String>,
+    pub category: String,
+    pub cumulative: bool,
+    pub received: Option<i64>,
+    pub received_q: Option<String>,
+    pub resolved: Option<i64>,
+    pub resolved_q: Option<String>,
+    pub people_aided: Option<i64>,
+    pub people_aided_q: Option<String>,
+    pub amount_aided: Option<f64>,
+    pub amount_aided_q: Option<String>,
+    pub reported_rate: Option<f64>,
+}
+
+impl HasId for CaseStatisticRow {
+    fn id(&self) -> i64 {
+        self.id
+    }
+}
+
+const CASE_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
+    t.organization_id, t.note, t.category, t.cumulative, t.received, t.received_q, t.resolved, t.resolved_q, \
+    t.people_aided, t.people_aided_q, t.amount_aided, t.amount_aided_q, t.reported_rate";
+
+/// A page of case statistics, by id.
+pub async fn case_statistics(
+    store: &Store,
+    filter: &FigureFilter,
+    p: &PageRequest<i64>,
+) -> StoreResult<Page<CaseStatisticRow>> {
+    page(store, "case_statistics", CASE_COLUMNS, filter, p).await
+}
+
+/// How many case statistics match.
+pub async fn count_case_statistics(store: &Store, filter: &FigureFilter) -> StoreResult<i64> {
+    store.fetch_count(&filtered(store, "SELECT COUNT(*)", "case_statistics", filter)).await
+}
