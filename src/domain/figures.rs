@@ -164,6 +164,9 @@ pub struct CaseStatisticFigure {
     /// A resolution rate the report states (percent), kept as stated.
     #[serde(default)]
     pub reported_rate: Option<f64>,
+    /// The id of the case statistic (of another category) this one breaks down ("of which").
+    #[serde(default)]
+    pub part_of: Option<String>,
 }
 
 /// A count of organizations reported in aggregate ("609个妇女之家").

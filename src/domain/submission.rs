@@ -195,6 +195,20 @@ impl ReportSubmission {
                     format!("{} resolved is more than {} received", resolved.value, received.value),
                 );
             }
+            if let Some(parent) = &f.part_of {
+                match figures.case_statistics.iter().find(|g| &g.base.id == parent) {
+                    None => {
+                        p.add(format!("{at}.partOf"), format!("no case statistic in this report has id {parent:?}"))
+                    }
+                    Some(g) if g.category == f.category => {
+                        p.add(format!("{at}.partOf"), "a breakdown must be of another category than its total")
+                    }
+                    Some(g) if f.received.zip(g.received).is_some_and(|(own, total)| own.value > total.value) => {
+                        p.add(format!("{at}.partOf"), "the subset received more cases than its total")
+                    }
+                    Some(_) => {}
+                }
+            }
             if f.reported_rate.is_some_and(|r| !(0.0..=100.0).contains(&r)) {
                 p.add(format!("{at}.reportedRate"), "must be a percentage between 0 and 100");
             }

@@ -128,7 +128,8 @@ pub fn case_spec(category: Option<CaseCategory>) -> Spec {
         only: category.map(|c| ("category", c.as_str().to_owned())),
         stock: false,
         has_alliance: false,
-        has_part_of: false,
+        has_part_of: true,
+        subsets_by_key: true,
     }
 }
 
@@ -150,6 +151,7 @@ pub fn job_fair_spec() -> Spec {
         stock: false,
         has_alliance: true,
         has_part_of: false,
+        subsets_by_key: false,
     }
 }
 
@@ -164,6 +166,7 @@ pub fn organization_spec(kind: Option<OrganizationKind>) -> Spec {
         stock: true,
         has_alliance: true,
         has_part_of: true,
+        subsets_by_key: false,
     }
 }
 
@@ -178,6 +181,7 @@ pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
         stock: nature == MetricNature::Stock,
         has_alliance: true,
         has_part_of: true,
+        subsets_by_key: false,
     }
 }
 

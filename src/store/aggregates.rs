@@ -66,6 +66,9 @@ pub struct Spec {
     pub has_alliance: bool,
     /// Whether the table has a `part_of` column (subsets to leave out).
     pub has_part_of: bool,
+    /// Whether subsets are breakdowns by the key (category): shown in their own group when
+    /// grouping by key, left out otherwise.
+    pub subsets_by_key: bool,
 }
 
 /// One grouped row, before domain interpretation.
@@ -132,7 +135,7 @@ pub async fn summarize(
         let p = sql.arg(value.as_str());
         wheres.push(format!("t.{column} = {p}"));
     }
-    if spec.has_part_of {
+    if spec.has_part_of && !(spec.subsets_by_key && grouping.key) {
         wheres.push("t.part_of IS NULL".to_owned());
     }
     let alliance_col = if spec.has_alliance { "t.alliance_id" } else { "CAST(NULL AS BIGINT)" };

@@ -208,6 +208,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
             tx.execute(&sql).await?;
         }
     }
+    let mut case_ids: HashMap<&str, i64> = HashMap::new();
     for f in &figures.case_statistics {
         let mut sql = Sql::new("");
         let mut v = base(&mut sql, report, &f.base, refs);
@@ -219,14 +220,15 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         }
         v.extend(amount(&mut sql, f.amount_aided));
         v.push(sql.arg(f.reported_rate));
+        v.push(sql.arg(f.part_of.as_deref().and_then(|p| case_ids.get(p).copied())));
         sql.push(&format!(
             "INSERT INTO case_statistics (report_id, excerpt, period_start, period_end, period_note, region_code, \
              organization_id, note, \
              category, cumulative, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
-             amount_aided, amount_aided_q, reported_rate) VALUES ({})",
+             amount_aided, amount_aided_q, reported_rate, part_of) VALUES ({}) RETURNING id",
             v.join(", ")
         ));
-        tx.execute(&sql).await?;
+        case_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
     }
     let mut count_ids: HashMap<&str, i64> = HashMap::new();
     for f in &figures.organization_counts {

@@ -278,6 +278,14 @@ async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
         .data(r#"{ organizationCoverage(scope: { region: "110112" }, kind: WOMENS_HOME) { count qualifier sources { key } } }"#, json!({}))
         .await;
     assert_eq!(homes["organizationCoverage"][0]["count"], 609);
+    // 2013 in 通州: by category the rows show the breakdown of the 430 rights-protection services
+    // (368 legal consultations, 56 hotline calls) in their own categories; the total adds it once.
+    let year = json!({ "from": "2013-01-01", "to": "2013-12-31" });
+    let grouped =
+        cases(&app, json!({ "scope": { "region": "110112" }, "period": year, "groupBy": ["CATEGORY"] })).await;
+    let by_category: i64 = grouped.iter().filter_map(|r| r["received"].as_i64()).sum();
+    let total = cases(&app, json!({ "scope": { "region": "110112" }, "period": year })).await;
+    assert_eq!(total[0]["received"].as_i64().unwrap(), by_category - 368 - 56);
     // Every figure traces back to its report and excerpt.
     let fairs = app
         .data(r#"{ jobFairs(filter: { alliance: "tongwulang" }) { totalCount edges { node { isSeries mode
