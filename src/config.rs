@@ -59,6 +59,12 @@ pub enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL) to standard output.
     ExportSchema,
+    /// Import reports and figures from a .json, .csv or .xlsx file (templates in the README);
+    /// any problem: every one listed by row and column, nothing written, exit code 1.
+    Import {
+        /// The file.
+        file: std::path::PathBuf,
+    },
     /// Bearer tokens for small deployments without an identity provider.
     #[command(subcommand)]
     Token(TokenCommand),

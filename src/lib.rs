@@ -14,6 +14,8 @@ pub mod error;
 pub mod graphql;
 /// Routes, probes, request tracing and graceful shutdown.
 pub mod http;
+/// Importing reports and figures from JSON, CSV and Excel files.
+pub mod import;
 /// Starting the service: open the store, migrate, load demo data, serve.
 pub mod server;
 /// All SQL: the pool on SQLite or PostgreSQL, migrations, queries.

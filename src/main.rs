@@ -17,6 +17,31 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }
+        Command::Import { file } => {
+            let store = server::open_store(&cli.global).await?;
+            store.migrate().await?;
+            let services = fulian_graph::domain::Services::new(store);
+            match fulian_graph::import::import(&services, &file).await? {
+                Ok(summary) => {
+                    println!(
+                        "imported {}: {} reports created, {} revised, {} unchanged; {} figures",
+                        file.display(),
+                        summary.created,
+                        summary.revised,
+                        summary.unchanged,
+                        summary.figures
+                    );
+                    Ok(())
+                }
+                Err(problems) => {
+                    eprintln!("{}: {} problem(s), nothing was written:", file.display(), problems.len());
+                    for problem in &problems {
+                        eprintln!("  {problem}");
+                    }
+                    std::process::exit(1);
+                }
+            }
+        }
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

@@ -428,6 +428,30 @@ impl Services {
         }
     }
 
+    /// Looks up what a submission refers to (regions, alliances, organizations, metrics).
+    async fn lookup_references(&self, submission: &ReportSubmission) -> AppResult<(Known, store::figures::Refs)> {
+        let refs = submission.references();
+        let regions = store::regions::by_codes(&self.store, &refs.regions).await?;
+        let store_refs = store::figures::refs(&self.store, &refs.alliances, &refs.organizations).await?;
+        let known = Known {
+            regions: regions.into_iter().map(|r| r.code).collect(),
+            alliances: store_refs.alliances.keys().cloned().collect(),
+            metrics: store::figures::known_metrics(&self.store, &refs.metrics).await?.into_iter().collect(),
+            organizations: store_refs
+                .organizations
+                .iter()
+                .map(|(k, (_, region))| (k.clone(), region.clone()))
+                .collect(),
+        };
+        Ok((known, store_refs))
+    }
+
+    /// Every problem with a submission, without writing anything (for imports' dry run).
+    pub async fn check_submission(&self, submission: &ReportSubmission, path: &str) -> AppResult<Vec<Problem>> {
+        let (known, _) = self.lookup_references(submission).await?;
+        Ok(submission.problems(&known, path))
+    }
+
     /// Submits a report with its figures, validated as a whole and written all or nothing.
     /// The same submission again changes nothing; a changed one becomes a new revision that
     /// supersedes the current one. EDITORs submit only for their region subtree (and for
@@ -445,19 +469,7 @@ impl Services {
         audit: &mut Audit,
     ) -> AppResult<SubmitOutcome> {
         let root = caller.writable_root("submitReport")?;
-        let refs = submission.references();
-        let regions = store::regions::by_codes(&self.store, &refs.regions).await?;
-        let store_refs = store::figures::refs(&self.store, &refs.alliances, &refs.organizations).await?;
-        let known = Known {
-            regions: regions.into_iter().map(|r| r.code).collect(),
-            alliances: store_refs.alliances.keys().cloned().collect(),
-            metrics: store::figures::known_metrics(&self.store, &refs.metrics).await?.into_iter().collect(),
-            organizations: store_refs
-                .organizations
-                .iter()
-                .map(|(k, (_, region))| (k.clone(), region.clone()))
-                .collect(),
-        };
+        let (known, store_refs) = self.lookup_references(submission).await?;
         let problems = submission.problems(&known, "input");
         if !problems.is_empty() {
             return Err(AppError::BadUserInput(problems));

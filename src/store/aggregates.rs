@@ -11,7 +11,8 @@
 //!    contains finer ones (a cumulative total over yearly figures) is left out and the finer
 //!    ones are summed. Of identical periods the most recent report's figure counts.
 //! 5. **Latest value** (stocks): per region and thing, only the figures with the latest period
-//!    end count; "of which" subsets (`part_of`) are never added.
+//!    end count (of several reports stating it for the same date, the most recent report's);
+//!    "of which" subsets (`part_of`) are never added.
 //! 6. **Qualifiers**: a sum with an APPROXIMATE term is APPROXIMATE, else with an AT_LEAST
 //!    term AT_LEAST, else EXACT.
 
@@ -178,6 +179,11 @@ pub async fn summarize(
         rules.push(format!(
             "NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} \
              AND COALESCE(g.fe, '0001-01-01') > COALESCE(f.fe, '0001-01-01'))"
+        ));
+        // Two reports stating the level at the same date: the more recent report's statement.
+        rules.push(format!(
+            "NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} \
+             AND COALESCE(g.fe, '0001-01-01') = COALESCE(f.fe, '0001-01-01') AND g.report_id > f.report_id)"
         ));
     } else {
         // Rule 4: prefer the figure matching the window; else the finest; of equals the latest report.

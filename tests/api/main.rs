@@ -9,6 +9,7 @@ mod dataset;
 mod errors;
 mod figures;
 mod http;
+mod import;
 mod mutations;
 mod n_plus_one;
 mod organizations;
