@@ -613,6 +613,24 @@ impl Services {
         Ok((store::figure_lists::case_statistics(&self.store, filter, page).await?, total))
     }
 
+    /// Organization counts of each report, for loaders.
+    pub async fn organization_counts_of(
+        &self,
+        reports: &[i64],
+    ) -> AppResult<Vec<store::figure_lists::OrganizationCountRow>> {
+        Ok(store::figure_lists::organization_counts_of(&self.store, reports).await?)
+    }
+
+    /// Plan indicators of each report, for loaders.
+    pub async fn plan_indicators_of(&self, reports: &[i64]) -> AppResult<Vec<store::figure_lists::PlanIndicatorRow>> {
+        Ok(store::figure_lists::plan_indicators_of(&self.store, reports).await?)
+    }
+
+    /// Metric figures of each report, for loaders.
+    pub async fn metric_figures_of(&self, reports: &[i64]) -> AppResult<Vec<store::figure_lists::MetricFigureRow>> {
+        Ok(store::figure_lists::metric_figures_of(&self.store, reports).await?)
+    }
+
     /// The catalog entry of a metric; `BAD_USER_INPUT` if unknown.
     pub async fn metric(&self, code: &str) -> AppResult<Metric> {
         self.metrics()

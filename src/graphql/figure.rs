@@ -328,3 +328,167 @@ impl FigureQuery {
         ))
     }
 }
+
+/// The GraphQL `OrganizationCount` object over a stored organization-count figure.
+pub struct OrganizationCountNode(pub crate::store::figure_lists::OrganizationCountRow);
+
+/// A count of organizations a report states ("609个妇女之家"); a subset names its total in `partOf`.
+#[Object(name = "OrganizationCount")]
+impl OrganizationCountNode {
+    /// The report's own term for what is counted.
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+
+    /// Which kind of organization is counted.
+    async fn kind(&self) -> Option<crate::domain::model::OrganizationKind> {
+        self.0.organization_kind.parse().ok()
+    }
+
+    /// Which sector, if the count is of one.
+    async fn sector(&self) -> Option<crate::domain::model::OrganizationSector> {
+        self.0.sector.as_deref().and_then(|s| s.parse().ok())
+    }
+
+    /// How many.
+    async fn count(&self) -> FigureCount {
+        figure_count(Some(self.0.count), &Some(self.0.count_q.clone())).expect("a count is always present")
+    }
+
+    /// Whether this count is a subset ("of which") of another figure of the report.
+    async fn is_subset(&self) -> bool {
+        self.0.part_of.is_some()
+    }
+
+    /// The date the count describes (the end of its period).
+    async fn as_of(&self) -> Option<Date> {
+        self.0.period_end.or(self.0.period_start).map(Date)
+    }
+
+    /// The region counted in (null for an alliance's own figure).
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        let Some(code) = &self.0.region_code else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+    }
+
+    /// Remarks recorded with the figure.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The report's passage that states it, verbatim.
+    async fn excerpt(&self) -> &str {
+        &self.0.excerpt
+    }
+}
+
+/// The GraphQL `PlanIndicator` object over a stored plan-indicator figure.
+pub struct PlanIndicatorNode(pub crate::store::figure_lists::PlanIndicatorRow);
+
+/// A development plan's monitoring indicators: how many, and how many were met.
+#[Object(name = "PlanIndicator")]
+impl PlanIndicatorNode {
+    /// The plan's name as written.
+    async fn plan(&self) -> &str {
+        &self.0.plan
+    }
+
+    /// Number of areas the indicators fall into.
+    async fn areas(&self) -> Option<i64> {
+        self.0.areas
+    }
+
+    /// Indicators monitored.
+    async fn total(&self) -> FigureCount {
+        figure_count(Some(self.0.total), &Some(self.0.total_q.clone())).expect("always present")
+    }
+
+    /// Indicators met.
+    async fn met(&self) -> FigureCount {
+        figure_count(Some(self.0.met), &Some(self.0.met_q.clone())).expect("always present")
+    }
+
+    /// First day of the period.
+    async fn period_start(&self) -> Option<Date> {
+        self.0.period_start.map(Date)
+    }
+
+    /// Last day of the period.
+    async fn period_end(&self) -> Option<Date> {
+        self.0.period_end.map(Date)
+    }
+
+    /// The region the plan is for.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        let Some(code) = &self.0.region_code else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+    }
+
+    /// Remarks recorded with the figure.
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The report's passage that states it, verbatim.
+    async fn excerpt(&self) -> &str {
+        &self.0.excerpt
+    }
+}
+
+/// The GraphQL `MetricFigure` object over a stored catalog-metric figure.
+pub struct MetricFigureNode(pub crate::store::figure_lists::MetricFigureRow);
+
+/// A catalog metric's value as a report states it.
+#[Object(name = "MetricFigure")]
+impl MetricFigureNode {
+    /// The metric's code (see `metrics` for its unit and nature).
+    async fn metric(&self) -> &str {
+        &self.0.metric
+    }
+
+    /// The value.
+    async fn value(&self) -> f64 {
+        self.0.value
+    }
+
+    /// How exact the statement is.
+    async fn qualifier(&self) -> Qualifier {
+        self.0.value_q.parse().unwrap_or(Qualifier::Exact)
+    }
+
+    /// Whether this is a total over several years.
+    async fn cumulative(&self) -> bool {
+        self.0.cumulative
+    }
+
+    /// Whether this value is a subset ("of which") of another figure of the report.
+    async fn is_subset(&self) -> bool {
+        self.0.part_of.is_some()
+    }
+
+    /// First day of the period.
+    async fn period_start(&self) -> Option<Date> {
+        self.0.period_start.map(Date)
+    }
+
+    /// Last day of the period.
+    async fn period_end(&self) -> Option<Date> {
+        self.0.period_end.map(Date)
+    }
+
+    /// The region it counts towards (null for an alliance's own figure).
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
+        let Some(code) = &self.0.region_code else { return Ok(None) };
+        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+    }
+
+    /// Remarks recorded with the figure (units, judgement calls).
+    async fn note(&self) -> Option<&str> {
+        self.0.note.as_deref()
+    }
+
+    /// The report's passage that states it, verbatim.
+    async fn excerpt(&self) -> &str {
+        &self.0.excerpt
+    }
+}

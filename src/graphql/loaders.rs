@@ -19,6 +19,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use crate::domain::Services;
 use crate::domain::model::{Agreement, Alliance, Organization, Region, Report, Source, Subject};
 use crate::error::AppError;
+use crate::store::figure_lists::{MetricFigureRow, OrganizationCountRow, PlanIndicatorRow};
 
 /// A loader failure, shared by every field that waited on the batch.
 #[derive(Clone, Debug)]
@@ -182,6 +183,15 @@ pub struct ChildrenOfOrganization(pub i64);
 /// A report by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ReportById(pub i64);
+/// The organization counts of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct OrganizationCountsOf(pub i64);
+/// The plan indicators of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PlanIndicatorsOf(pub i64);
+/// The metric figures of a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MetricFiguresOf(pub i64);
 /// The sources of a record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourcesOf(pub Subject);
@@ -251,4 +261,13 @@ batch!(ReportById: i64 => Report, |s, keys| {
 });
 batch!(SourcesOf: Subject => Vec<Source>, |s, keys| {
     grouped(s.sources(&keys).await?.into_iter().map(|(subject, source)| (SourcesOf(subject), source)))
+});
+batch!(OrganizationCountsOf: i64 => Vec<OrganizationCountRow>, |s, keys| {
+    grouped(s.organization_counts_of(&keys).await?.into_iter().map(|r| (OrganizationCountsOf(r.report_id), r)))
+});
+batch!(PlanIndicatorsOf: i64 => Vec<PlanIndicatorRow>, |s, keys| {
+    grouped(s.plan_indicators_of(&keys).await?.into_iter().map(|r| (PlanIndicatorsOf(r.report_id), r)))
+});
+batch!(MetricFiguresOf: i64 => Vec<MetricFigureRow>, |s, keys| {
+    grouped(s.metric_figures_of(&keys).await?.into_iter().map(|r| (MetricFiguresOf(r.report_id), r)))
 });

@@ -78,6 +78,24 @@ impl ReportNode {
         self.0.source_file.as_deref()
     }
 
+    /// Organization counts the report states.
+    async fn organization_counts(&self, ctx: &Context<'_>) -> Result<Vec<super::figure::OrganizationCountNode>> {
+        let list = ctx.data::<Loaders>()?.many(super::loaders::OrganizationCountsOf(self.0.id)).await?;
+        Ok(list.into_iter().map(super::figure::OrganizationCountNode).collect())
+    }
+
+    /// Plan indicators the report states.
+    async fn plan_indicators(&self, ctx: &Context<'_>) -> Result<Vec<super::figure::PlanIndicatorNode>> {
+        let list = ctx.data::<Loaders>()?.many(super::loaders::PlanIndicatorsOf(self.0.id)).await?;
+        Ok(list.into_iter().map(super::figure::PlanIndicatorNode).collect())
+    }
+
+    /// Catalog metrics the report states.
+    async fn metric_figures(&self, ctx: &Context<'_>) -> Result<Vec<super::figure::MetricFigureNode>> {
+        let list = ctx.data::<Loaders>()?.many(super::loaders::MetricFiguresOf(self.0.id)).await?;
+        Ok(list.into_iter().map(super::figure::MetricFigureNode).collect())
+    }
+
     /// The region the report is about; null for reports spanning several unrelated regions.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
         let Some(code) = &self.0.region_code else { return Ok(None) };

@@ -188,3 +188,105 @@ pub async fn case_statistics(
 pub async fn count_case_statistics(store: &Store, filter: &FigureFilter) -> StoreResult<i64> {
     store.fetch_count(&filtered(store, "SELECT COUNT(*)", "case_statistics", filter)).await
 }
+
+/// An organization count row.
+#[derive(Clone, Debug, FromRow)]
+pub struct OrganizationCountRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub excerpt: String,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub region_code: Option<String>,
+    pub note: Option<String>,
+    pub organization_kind: String,
+    pub sector: Option<String>,
+    pub label: String,
+    pub count: i64,
+    pub count_q: String,
+    pub part_of: Option<i64>,
+}
+
+/// A plan indicator row.
+#[derive(Clone, Debug, FromRow)]
+pub struct PlanIndicatorRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub excerpt: String,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub region_code: Option<String>,
+    pub note: Option<String>,
+    pub plan: String,
+    pub areas: Option<i64>,
+    pub total: i64,
+    pub total_q: String,
+    pub met: i64,
+    pub met_q: String,
+}
+
+/// A metric figure row.
+#[derive(Clone, Debug, FromRow)]
+pub struct MetricFigureRow {
+    pub id: i64,
+    pub report_id: i64,
+    pub excerpt: String,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: Option<NaiveDate>,
+    pub region_code: Option<String>,
+    pub note: Option<String>,
+    pub metric: String,
+    pub value: f64,
+    pub value_q: String,
+    pub cumulative: bool,
+    pub part_of: Option<i64>,
+}
+
+async fn of_reports<T: super::sql::AnyRow>(
+    store: &Store,
+    table: &str,
+    columns: &str,
+    reports: &[i64],
+) -> StoreResult<Vec<T>> {
+    let mut sql = Sql::new("");
+    let list = store.backend().int_list(sql.next_index());
+    sql.arg(super::dialect::json_list(reports));
+    sql.push(&format!("SELECT {columns} FROM {table} t WHERE t.report_id IN ({list}) ORDER BY t.report_id, t.id"));
+    store.fetch_all(&sql).await
+}
+
+/// Organization counts of each given report.
+pub async fn organization_counts_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<OrganizationCountRow>> {
+    of_reports(
+        store,
+        "organization_counts",
+        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.organization_kind, \
+         t.sector, t.label, t.count, t.count_q, t.part_of",
+        reports,
+    )
+    .await
+}
+
+/// Plan indicators of each given report.
+pub async fn plan_indicators_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<PlanIndicatorRow>> {
+    of_reports(
+        store,
+        "plan_indicators",
+        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.plan, t.areas, \
+         t.total, t.total_q, t.met, t.met_q",
+        reports,
+    )
+    .await
+}
+
+/// Metric figures of each given report.
+pub async fn metric_figures_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<MetricFigureRow>> {
+    of_reports(
+        store,
+        "metric_figures",
+        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.metric, t.value, \
+         t.value_q, t.cumulative, t.part_of",
+        reports,
+    )
+    .await
+}

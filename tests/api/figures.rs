@@ -81,6 +81,8 @@ async fn invalid_submissions_list_every_problem_and_write_nothing(app: TestApp) 
                 case("x", "110112", "2024-01-01", "2024-01-31", "HOTLINE", n(-1), Value::Null),
             ],
             "metrics": [{ "id": "m", "scope": { "region": "110112" }, "excerpt": "e", "metric": "no_such_metric", "value": { "value": 1 } }],
+            "planIndicators": [{ "id": "p", "scope": { "alliance": "nowhere" }, "excerpt": "e", "plan": "规划", "total": n(10), "met": n(11) }],
+            "jobFairs": [{ "id": "j", "scope": { "organization": "no-such-org" }, "excerpt": "e", "positionsOffered": n(1) }],
             "organizationCounts": [
                 { "id": "all", "scope": { "region": "110112" }, "excerpt": "e", "organizationKind": "WOMENS_HOME", "label": "妇女之家", "count": n(10) },
                 { "id": "some", "scope": { "region": "110112" }, "excerpt": "e", "organizationKind": "WOMENS_HOME", "label": "示范", "count": n(12), "partOf": "all" },
@@ -104,6 +106,9 @@ async fn invalid_submissions_list_every_problem_and_write_nothing(app: TestApp) 
         "input.figures.caseStatistics[1].received.value: must not be negative",
         "input.figures.organizationCounts[1].partOf: the subset (12) is larger than the total it is part of (10)",
         "input.figures.metrics[0].metric: \"no_such_metric\" is not in the metric catalog",
+        "input.figures.planIndicators[0].met: 11 met is more than 10 indicators",
+        "input.figures.planIndicators[0].scope.alliance: no alliance has slug \"nowhere\"",
+        "input.figures.jobFairs[0].scope.organization: no organization has key \"no-such-org\"",
     ] {
         assert!(problems.iter().any(|p| p == expected), "missing {expected:?} in {problems:#?}");
     }
@@ -303,7 +308,26 @@ async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
     let hotline = &cases["caseStatistics"]["edges"][0]["node"];
     assert_eq!(hotline["received"], json!({ "value": 56, "qualifier": "EXACT" }));
     assert_eq!(hotline["report"]["key"], "tongzhou-yearbook-2013");
-    // The plan indicators and the catalog are there too.
+    // The plan indicators: "15个领域140项监测指标，其中136项已提前达到市级标准".
+    let plans = app
+        .data(
+            r#"{ reports(filter: { titleContains: "凝心聚力" }) { edges { node {
+               planIndicators { plan areas total { value } met { value } excerpt }
+               organizationCounts { label count { value } isSubset }
+               metricFigures { metric value qualifier } } } } }"#,
+            json!({}),
+        )
+        .await;
+    let review = &plans["reports"]["edges"][0]["node"];
+    let plan = &review["planIndicators"][0];
+    assert_eq!(
+        (plan["areas"].clone(), plan["total"]["value"].clone(), plan["met"]["value"].clone()),
+        (json!(15), json!(140), json!(136))
+    );
+    let subset = review["organizationCounts"].as_array().unwrap().iter().find(|c| c["count"]["value"] == 267).unwrap();
+    assert_eq!(subset["isSubset"], true);
+    assert!(review["metricFigures"].as_array().unwrap().len() > 20);
+    // The catalog.
     let metrics = app.data("{ metrics { code unit nature } }", json!({})).await;
     assert!(metrics["metrics"].as_array().unwrap().len() > 50);
 }
