@@ -1,7 +1,7 @@
 //! Dashboard aggregates: sums over the region hierarchy and alliances, by period and
 //! category, with how exact and how complete each number is.
 
-use async_graphql::{Context, Enum, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, Enum, InputObject, MergedObject, Object, Result, SimpleObject};
 
 use super::loaders::{Loaders, RegionByCode, ReportById};
 use super::region::RegionNode;
@@ -117,12 +117,12 @@ async fn sources_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Vec<ReportNod
     Ok(out)
 }
 
-/// One row of a case summary.
-pub struct CaseSummaryRow(SummaryRow);
+/// The fields every summary row has: group keys, qualifier, coverage, sources.
+pub struct RowCommon(SummaryRow);
 
-/// One row of a case summary: cases received and resolved, people and money aided.
+/// The fields every summary row has: group keys, qualifier, coverage, sources.
 #[Object]
-impl CaseSummaryRow {
+impl RowCommon {
     /// The group's region (when grouped by region); null for figures of an alliance as a whole.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
         region_of(ctx, &self.0).await
@@ -157,7 +157,24 @@ impl CaseSummaryRow {
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
         sources_of(ctx, &self.0).await
     }
+}
 
+/// One row of a case summary: cases received and resolved, people and money aided.
+#[derive(MergedObject)]
+pub struct CaseSummaryRow(RowCommon, CaseSummaryFields);
+
+impl CaseSummaryRow {
+    fn new(row: SummaryRow) -> Self {
+        Self(RowCommon(row.clone()), CaseSummaryFields(row))
+    }
+}
+
+/// The fields particular to `CaseSummaryRow`.
+pub struct CaseSummaryFields(SummaryRow);
+
+/// The fields particular to `CaseSummaryRow`.
+#[Object]
+impl CaseSummaryFields {
     /// The group's category (when grouped by category).
     async fn category(&self) -> Option<CaseCategory> {
         self.0.key.as_deref().and_then(|k| k.parse().ok())
@@ -189,47 +206,22 @@ impl CaseSummaryRow {
     }
 }
 
-/// One row of a job-fair summary.
-pub struct JobFairSummaryRow(SummaryRow);
-
 /// One row of a job-fair summary: fairs held and what they offered and achieved.
-#[Object]
+#[derive(MergedObject)]
+pub struct JobFairSummaryRow(RowCommon, JobFairSummaryFields);
+
 impl JobFairSummaryRow {
-    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
-    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        region_of(ctx, &self.0).await
+    fn new(row: SummaryRow) -> Self {
+        Self(RowCommon(row.clone()), JobFairSummaryFields(row))
     }
+}
 
-    /// The group's year (when grouped by year, quarter or month).
-    async fn year(&self) -> Option<i64> {
-        self.0.year
-    }
+/// The fields particular to `JobFairSummaryRow`.
+pub struct JobFairSummaryFields(SummaryRow);
 
-    /// The group's quarter, 1–4 (when grouped by quarter).
-    async fn quarter(&self) -> Option<i64> {
-        self.0.quarter
-    }
-
-    /// The group's month, 1–12 (when grouped by month).
-    async fn month(&self) -> Option<i64> {
-        self.0.month
-    }
-
-    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
-    async fn qualifier(&self) -> Qualifier {
-        self.0.qualifier
-    }
-
-    /// How many regions in scope contributed, of how many.
-    async fn coverage(&self) -> Coverage {
-        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
-    }
-
-    /// The reports the sums come from.
-    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
-        sources_of(ctx, &self.0).await
-    }
-
+/// The fields particular to `JobFairSummaryRow`.
+#[Object]
+impl JobFairSummaryFields {
     /// Fairs held (a series total counts its stated number, a single fair one).
     async fn fairs(&self) -> Option<i64> {
         self.0.count(0)
@@ -261,48 +253,22 @@ impl JobFairSummaryRow {
     }
 }
 
-/// One row of an organization coverage summary.
-pub struct OrganizationCoverageRow(SummaryRow);
+/// One row of an organization coverage summary: how many organizations the reports count (latest count per region; "of which" subsets are not added).
+#[derive(MergedObject)]
+pub struct OrganizationCoverageRow(RowCommon, OrganizationCoverageFields);
 
-/// One row of an organization coverage summary: how many organizations the reports count
-/// (latest count per region; "of which" subsets are not added).
-#[Object]
 impl OrganizationCoverageRow {
-    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
-    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        region_of(ctx, &self.0).await
+    fn new(row: SummaryRow) -> Self {
+        Self(RowCommon(row.clone()), OrganizationCoverageFields(row))
     }
+}
 
-    /// The group's year (when grouped by year, quarter or month).
-    async fn year(&self) -> Option<i64> {
-        self.0.year
-    }
+/// The fields particular to `OrganizationCoverageRow`.
+pub struct OrganizationCoverageFields(SummaryRow);
 
-    /// The group's quarter, 1–4 (when grouped by quarter).
-    async fn quarter(&self) -> Option<i64> {
-        self.0.quarter
-    }
-
-    /// The group's month, 1–12 (when grouped by month).
-    async fn month(&self) -> Option<i64> {
-        self.0.month
-    }
-
-    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
-    async fn qualifier(&self) -> Qualifier {
-        self.0.qualifier
-    }
-
-    /// How many regions in scope contributed, of how many.
-    async fn coverage(&self) -> Coverage {
-        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
-    }
-
-    /// The reports the sums come from.
-    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
-        sources_of(ctx, &self.0).await
-    }
-
+/// The fields particular to `OrganizationCoverageRow`.
+#[Object]
+impl OrganizationCoverageFields {
     /// The group's kind (when grouped by kind).
     async fn kind(&self) -> Option<OrganizationKind> {
         self.0.key.as_deref().and_then(|k| k.parse().ok())
@@ -319,48 +285,22 @@ impl OrganizationCoverageRow {
     }
 }
 
-/// One row of a metric summary.
-pub struct MetricSummaryRow(SummaryRow, Metric);
+/// One row of a metric summary: a flow summed over time, or a stock's latest values summed across regions.
+#[derive(MergedObject)]
+pub struct MetricSummaryRow(RowCommon, MetricSummaryFields);
 
-/// One row of a metric summary: a flow summed over time, or a stock's latest values summed
-/// across regions.
-#[Object]
 impl MetricSummaryRow {
-    /// The group's region (when grouped by region); null for figures of an alliance as a whole.
-    async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        region_of(ctx, &self.0).await
+    fn new(row: SummaryRow, metric: Metric) -> Self {
+        Self(RowCommon(row.clone()), MetricSummaryFields(row, metric))
     }
+}
 
-    /// The group's year (when grouped by year, quarter or month).
-    async fn year(&self) -> Option<i64> {
-        self.0.year
-    }
+/// The fields particular to `MetricSummaryRow`.
+pub struct MetricSummaryFields(SummaryRow, Metric);
 
-    /// The group's quarter, 1–4 (when grouped by quarter).
-    async fn quarter(&self) -> Option<i64> {
-        self.0.quarter
-    }
-
-    /// The group's month, 1–12 (when grouped by month).
-    async fn month(&self) -> Option<i64> {
-        self.0.month
-    }
-
-    /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
-    async fn qualifier(&self) -> Qualifier {
-        self.0.qualifier
-    }
-
-    /// How many regions in scope contributed, of how many.
-    async fn coverage(&self) -> Coverage {
-        Coverage { reporting: self.0.coverage.reporting, total: self.0.coverage.total }
-    }
-
-    /// The reports the sums come from.
-    async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
-        sources_of(ctx, &self.0).await
-    }
-
+/// The fields particular to `MetricSummaryRow`.
+#[Object]
+impl MetricSummaryFields {
     /// The value, in `unit`.
     async fn value(&self) -> Option<f64> {
         self.0.sums[0]
@@ -428,7 +368,7 @@ impl DashboardQuery {
             .data::<Services>()?
             .summarize(&summary::case_spec(category), &to_scope(scope), window(period), g)
             .await?;
-        Ok(rows.into_iter().map(CaseSummaryRow).collect())
+        Ok(rows.into_iter().map(CaseSummaryRow::new).collect())
     }
 
     /// Job fairs summed over a scope and window. A reported series total ("6 fairs, 4000+
@@ -445,7 +385,7 @@ impl DashboardQuery {
             group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
         let rows =
             ctx.data::<Services>()?.summarize(&summary::job_fair_spec(), &to_scope(scope), window(period), g).await?;
-        Ok(rows.into_iter().map(JobFairSummaryRow).collect())
+        Ok(rows.into_iter().map(JobFairSummaryRow::new).collect())
     }
 
     /// Organizations the reports count (women's homes, service posts, federations …): the
@@ -468,7 +408,7 @@ impl DashboardQuery {
             .data::<Services>()?
             .summarize(&summary::organization_spec(kind), &to_scope(scope), Window::default(), g)
             .await?;
-        Ok(rows.into_iter().map(OrganizationCoverageRow).collect())
+        Ok(rows.into_iter().map(OrganizationCoverageRow::new).collect())
     }
 
     /// A catalog metric summed over a scope and window (flows summed over time; stocks: the
@@ -488,7 +428,7 @@ impl DashboardQuery {
             group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
         let spec = summary::metric_spec(&metric.code, metric.nature);
         let rows = services.summarize(&spec, &to_scope(scope), window(period), g).await?;
-        Ok(rows.into_iter().map(|r| MetricSummaryRow(r, metric.clone())).collect())
+        Ok(rows.into_iter().map(|r| MetricSummaryRow::new(r, metric.clone())).collect())
     }
 
     /// The metric catalog, by code.
