@@ -269,6 +269,9 @@ async fn handle(
     };
     classify_errors(&mut response);
     null_failed_root_fields(&state.schema_shape, &request_document, name.as_deref(), &mut response);
+    if let Some(op) = operation(&request_document, name.as_deref()) {
+        in_selection_order(&mut response.data, &[&op.selection_set.node], &request_document);
+    }
     let request_error = response.errors.iter().all(|e| e.path.is_empty()) && !response.errors.is_empty();
     let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     respond(media, status, response)
@@ -333,6 +336,62 @@ fn null_failed_root_fields(
             response.data = async_graphql::Value::Null;
             return;
         }
+    }
+}
+
+/// Puts the fields of every response object in the order the query selected them, as the
+/// GraphQL specification asks (async-graphql 7 emits them in the order they finished).
+fn in_selection_order(value: &mut async_graphql::Value, sets: &[&SelectionSet], document: &ExecutableDocument) {
+    fn collect<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a SelectionSet,
+        out: &mut Vec<(&'a str, Vec<&'a SelectionSet>)>,
+        depth: usize,
+    ) {
+        for selection in &set.items {
+            match &selection.node {
+                Selection::Field(field) => {
+                    let key = field.node.response_key().node.as_str();
+                    let sub = &field.node.selection_set.node;
+                    match out.iter_mut().find(|(k, _)| *k == key) {
+                        Some((_, subs)) => subs.push(sub),
+                        None => out.push((key, vec![sub])),
+                    }
+                }
+                Selection::InlineFragment(fragment) if depth < 32 => {
+                    collect(document, &fragment.node.selection_set.node, out, depth + 1)
+                }
+                Selection::FragmentSpread(spread) if depth < 32 => {
+                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
+                        collect(document, &fragment.node.selection_set.node, out, depth + 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    match value {
+        async_graphql::Value::Object(map) => {
+            let mut fields = Vec::new();
+            for set in sets {
+                collect(document, set, &mut fields, 0);
+            }
+            let mut ordered = async_graphql::indexmap::IndexMap::with_capacity(map.len());
+            for (key, subs) in &fields {
+                if let Some((name, mut child)) = map.shift_remove_entry(*key) {
+                    in_selection_order(&mut child, subs, document);
+                    ordered.insert(name, child);
+                }
+            }
+            ordered.extend(map.drain(..));
+            *map = ordered;
+        }
+        async_graphql::Value::List(items) => {
+            for item in items {
+                in_selection_order(item, sets, document);
+            }
+        }
+        _ => {}
     }
 }
 

@@ -8,17 +8,36 @@ use fulian_graph::domain::Services;
 use fulian_graph::{AppState, server};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tower::ServiceExt;
 
 use crate::common::{TestApp, error_code};
 use crate::on_both_backends;
 
 on_both_backends!(
+    fields_come_in_the_order_asked,
     get_runs_queries,
     get_never_runs_mutations,
     post_needs_json,
     probes_report_liveness_and_readiness,
     graphiql_is_served,
 );
+
+async fn fields_come_in_the_order_asked(app: TestApp) {
+    let query = r#"query { zz: alliances { slug name } region(code: "110112") { level ...F code parent { code name } }
+                   aa: alliances { name } } fragment F on Region { name children { name code } }"#;
+    let request = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "query": query }).to_string()))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let at = |needle: &str| text.find(needle).unwrap_or_else(|| panic!("{needle} not in {text}"));
+    assert!(at("\"zz\"") < at("\"region\"") && at("\"region\"") < at("\"aa\""), "{text}");
+    assert!(at("\"level\"") < at("\"name\":\"通州区\"") && at("\"name\":\"通州区\"") < at("\"children\""), "{text}");
+    assert!(at("\"children\"") < at("\"code\":\"110112\"") && at("\"code\":\"110112\"") < at("\"parent\""), "{text}");
+    assert!(at("\"slug\"") < at("\"name\":\"粤港澳大湾区\""), "{text}");
+}
 
 fn encode(text: &str) -> String {
     text.bytes()
