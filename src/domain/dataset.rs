@@ -91,6 +91,53 @@ pub struct OrganizationEntry {
     pub sources: Vec<SourceRef>,
 }
 
+/// A library entry: owner is `{"region": code}` or `{"alliance": slug}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LibraryEntry {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: LibraryOwnerEntry,
+    pub curator: Option<String>,
+    pub visibility: super::libraries::Visibility,
+    pub reported_size: Option<ReportedSizeEntry>,
+    pub categories: Vec<String>,
+    pub source: SourceRef,
+}
+
+/// Who owns a library, in the dataset.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum LibraryOwnerEntry {
+    Region(String),
+    Alliance(String),
+}
+
+/// A size the reports state for a library.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportedSizeEntry {
+    pub value: i64,
+    pub qualifier: Qualifier,
+    pub unit: String,
+}
+
+/// A resource entry.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceEntry {
+    pub key: String,
+    pub kind: super::libraries::ResourceKind,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub region: Option<String>,
+    pub provider: Option<String>,
+    pub library: Option<String>,
+    pub source: SourceRef,
+}
+
 /// The figures of one report.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,6 +156,8 @@ pub struct Dataset {
     pub organizations: Vec<OrganizationEntry>,
     pub metrics: Vec<Metric>,
     pub figures: Vec<ReportFigures>,
+    pub libraries: Vec<LibraryEntry>,
+    pub resources: Vec<ResourceEntry>,
 }
 
 /// Why a dataset was refused.
@@ -137,6 +186,8 @@ impl Dataset {
         )?;
         dataset.metrics = read("metrics.json", include_str!("../../data/metrics.json"))?;
         dataset.figures = read("figures.json", include_str!("../../data/figures.json"))?;
+        dataset.libraries = read("libraries.json", include_str!("../../data/libraries.json"))?;
+        dataset.resources = read("resources.json", include_str!("../../data/resources.json"))?;
         dataset.check()?;
         Ok(dataset)
     }
@@ -169,6 +220,8 @@ impl Dataset {
             organizations: read("organizations.json", organizations)?,
             metrics: Vec::new(),
             figures: Vec::new(),
+            libraries: Vec::new(),
+            resources: Vec::new(),
         };
         dataset.check()?;
         dataset.order();
@@ -313,6 +366,34 @@ impl Dataset {
                     }
                 }
             }
+        }
+        let libraries: HashSet<&str> = self.libraries.iter().map(|l| l.key.as_str()).collect();
+        for l in &self.libraries {
+            let owner = format!("library {}", l.key);
+            match &l.owner {
+                LibraryOwnerEntry::Region(code) => region_ref(&mut problems, &owner, code),
+                LibraryOwnerEntry::Alliance(slug) if !known.alliances.contains(slug) => {
+                    problems.push(format!("{owner} is owned by unknown alliance {slug}"))
+                }
+                LibraryOwnerEntry::Alliance(_) => {}
+            }
+            if l.curator.as_ref().is_some_and(|c| !orgs.contains(c.as_str())) {
+                problems.push(format!("{owner} has an unknown curator"));
+            }
+            sources_ok(&mut problems, &owner, std::slice::from_ref(&l.source));
+        }
+        for r in &self.resources {
+            let owner = format!("resource {}", r.key);
+            if let Some(code) = &r.region {
+                region_ref(&mut problems, &owner, code);
+            }
+            if r.provider.as_ref().is_some_and(|p| !orgs.contains(p.as_str())) {
+                problems.push(format!("{owner} has an unknown provider"));
+            }
+            if r.library.as_ref().is_some_and(|l| !libraries.contains(l.as_str())) {
+                problems.push(format!("{owner} is in an unknown library"));
+            }
+            sources_ok(&mut problems, &owner, std::slice::from_ref(&r.source));
         }
         if problems.is_empty() { Ok(()) } else { Err(DatasetError::Inconsistent(problems)) }
     }

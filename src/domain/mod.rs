@@ -4,10 +4,13 @@ pub mod access;
 pub mod audit;
 pub mod dataset;
 pub mod figures;
+pub mod libraries;
+mod library_services;
 pub mod model;
 pub mod query;
 mod services;
 pub mod submission;
 pub mod summary;
 
+pub use library_services::{ResourceFilter, VisibleResource};
 pub use services::{OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size};

@@ -5,6 +5,7 @@ use async_graphql::{Context, SimpleObject};
 use super::audit::AuditEntryNode;
 use super::figure::{CaseStatisticNode, JobFairNode};
 use super::ids::CursorKey;
+use super::library::{LibraryNode, ResourceNode};
 use super::organization::OrganizationNode;
 use super::region::RegionNode;
 use super::report::ReportNode;
@@ -77,6 +78,8 @@ connection_types!(OrganizationConnection, OrganizationEdge, OrganizationNode, "o
 connection_types!(ReportConnection, ReportEdge, ReportNode, "reports");
 connection_types!(JobFairConnection, JobFairEdge, JobFairNode, "job fairs");
 connection_types!(CaseStatisticConnection, CaseStatisticEdge, CaseStatisticNode, "case statistics");
+connection_types!(ResourceLibraryConnection, ResourceLibraryEdge, LibraryNode, "resource libraries");
+connection_types!(ResourceConnection, ResourceEdge, ResourceNode, "resources");
 connection_types!(AuditEntryConnection, AuditEntryEdge, AuditEntryNode, "audit entries");
 
 /// Whether the client selected `totalCount`, so the count query runs only when it is needed.

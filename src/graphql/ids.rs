@@ -14,6 +14,8 @@ pub enum NodeId {
     Agreement(i64),
     Organization(i64),
     Report(i64),
+    ResourceLibrary(i64),
+    Resource(i64),
 }
 
 impl NodeId {
@@ -25,6 +27,8 @@ impl NodeId {
             Self::Agreement(id) => format!("Agreement:{id}"),
             Self::Organization(id) => format!("Organization:{id}"),
             Self::Report(id) => format!("Report:{id}"),
+            Self::ResourceLibrary(id) => format!("ResourceLibrary:{id}"),
+            Self::Resource(id) => format!("Resource:{id}"),
         };
         ID(URL_SAFE_NO_PAD.encode(plain))
     }
@@ -42,6 +46,8 @@ impl NodeId {
             "Agreement" => Ok(Self::Agreement(number()?)),
             "Organization" => Ok(Self::Organization(number()?)),
             "Report" => Ok(Self::Report(number()?)),
+            "ResourceLibrary" => Ok(Self::ResourceLibrary(number()?)),
+            "Resource" => Ok(Self::Resource(number()?)),
             _ => Err(malformed()),
         }
     }
@@ -51,6 +57,14 @@ impl NodeId {
         match Self::decode(id, path)? {
             Self::Organization(n) => Ok(n),
             _ => Err(AppError::bad_input(path, format!("{id:?} is not an organization ID"))),
+        }
+    }
+
+    /// Reads an ID that must be a resource library's.
+    pub fn resource_library(id: &str, path: &str) -> AppResult<i64> {
+        match Self::decode(id, path)? {
+            Self::ResourceLibrary(n) => Ok(n),
+            _ => Err(AppError::bad_input(path, format!("{id:?} is not a resource library ID"))),
         }
     }
 

@@ -6,6 +6,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod figure;
 pub mod ids;
+pub mod library;
 pub mod loaders;
 pub mod organization;
 pub mod region;
@@ -41,6 +42,10 @@ pub enum Node {
     Organization(OrganizationNode),
     /// A report.
     Report(ReportNode),
+    /// A resource library (only one the caller may read).
+    ResourceLibrary(library::LibraryNode),
+    /// A resource (only one the caller may read; contact details masked as in `resources`).
+    Resource(library::ResourceNode),
 }
 
 /// Root field `node`.
@@ -65,6 +70,22 @@ impl NodeQuery {
                 loaders.one(OrganizationById(id)).await?.map(|o| Node::Organization(OrganizationNode(o)))
             }
             NodeId::Report(id) => loaders.one(ReportById(id)).await?.map(|r| Node::Report(ReportNode(r))),
+            NodeId::ResourceLibrary(id) => {
+                let services = ctx.data::<crate::domain::Services>()?;
+                match services.resource_library(ctx.data::<crate::domain::access::Caller>()?, id).await {
+                    Ok((library, access)) => Some(Node::ResourceLibrary(library::LibraryNode(library, access))),
+                    Err(crate::error::AppError::NotFound(_)) => None,
+                    Err(other) => return Err(other.into()),
+                }
+            }
+            NodeId::Resource(id) => {
+                let services = ctx.data::<crate::domain::Services>()?;
+                let filter = crate::domain::ResourceFilter { id: Some(id), ..Default::default() };
+                let page = crate::domain::query::PageRequest { first: 1, after: None };
+                let caller = ctx.data::<crate::domain::access::Caller>()?;
+                let (found, _) = services.resources(caller, &filter, &page, false).await?;
+                found.items.into_iter().next().map(|(_, r)| Node::Resource(library::ResourceNode(r)))
+            }
         })
     }
 }
@@ -80,11 +101,12 @@ pub struct Query(
     AuditQuery,
     dashboard::DashboardQuery,
     figure::FigureQuery,
+    library::LibraryQuery,
 );
 
 /// The root of every write. Mutations are only accepted over POST.
 #[derive(MergedObject, Default)]
-pub struct Mutation(OrganizationMutation, submission::SubmissionMutation);
+pub struct Mutation(OrganizationMutation, submission::SubmissionMutation, library::LibraryMutation);
 
 /// The schema with its types registered, before per-process data is attached.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {

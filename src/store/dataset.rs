@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use super::sql::Sql;
-use super::{Store, StoreError, StoreResult, alliances, figures, organizations, regions, reports, sources};
+use super::{Store, StoreError, StoreResult, alliances, figures, libraries, organizations, regions, reports, sources};
+use crate::domain::dataset::LibraryOwnerEntry;
 use crate::domain::dataset::{Dataset, SourceRef};
+use crate::domain::libraries::{Contact, Library, Owner, Resource};
 use crate::domain::model::{PartialDate, Region, Report, ReportedCount, Source, Subject, SubjectType};
 use crate::domain::submission::fingerprint;
 
@@ -117,6 +119,56 @@ pub async fn load(store: &Store, dataset: &Dataset) -> StoreResult<()> {
             .filter_map(|o| org_ids.get(o.key.as_str()).map(|id| (o.key.clone(), (*id, o.region.clone()))))
             .collect(),
     };
+    let mut library_ids: HashMap<&str, i64> = HashMap::new();
+    for l in &dataset.libraries {
+        let owner = match &l.owner {
+            LibraryOwnerEntry::Region(code) => Owner::Region(code.clone()),
+            LibraryOwnerEntry::Alliance(slug) => Owner::Alliance(refs.alliances[slug]),
+        };
+        let library = Library {
+            id: 0,
+            key: l.key.clone(),
+            name: l.name.clone(),
+            description: l.description.clone(),
+            owner,
+            curator_id: l.curator.as_ref().and_then(|c| org_ids.get(c.as_str()).copied()),
+            visibility: l.visibility,
+            reported_size: l
+                .reported_size
+                .as_ref()
+                .map(|s| (ReportedCount { value: s.value, qualifier: s.qualifier }, s.unit.clone())),
+            report_id: report_ids.get(l.source.report.as_str()).copied(),
+            excerpt: Some(l.source.excerpt.clone()),
+        };
+        let id = libraries::upsert_library(&mut tx, &library).await?;
+        for category in &l.categories {
+            libraries::upsert_category(&mut tx, id, None, category).await?;
+        }
+        library_ids.insert(l.key.as_str(), id);
+    }
+    let now = chrono::Utc::now();
+    for r in &dataset.resources {
+        let resource = Resource {
+            id: 0,
+            key: r.key.clone(),
+            library_id: r.library.as_ref().and_then(|l| library_ids.get(l.as_str()).copied()),
+            category_id: None,
+            kind: r.kind,
+            name: r.name.clone(),
+            description: r.description.clone(),
+            tags: r.tags.clone(),
+            region_code: r.region.clone(),
+            provider_id: r.provider.as_ref().and_then(|p| org_ids.get(p.as_str()).copied()),
+            contact: Contact::default(),
+            report_id: report_ids.get(r.source.report.as_str()).copied(),
+            excerpt: Some(r.source.excerpt.clone()),
+            created_by: "demo-data".to_owned(),
+            updated_by: "demo-data".to_owned(),
+            created_at: now,
+            updated_at: now,
+        };
+        libraries::upsert_resource(&mut tx, &resource).await?;
+    }
     for report in &dataset.reports {
         let id = report_ids[report.key.as_str()];
         // Figures are written once per report: a report with a fingerprint has them already.

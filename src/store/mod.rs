@@ -11,6 +11,7 @@ pub mod dataset;
 pub mod dialect;
 pub mod figure_lists;
 pub mod figures;
+pub mod libraries;
 pub mod organizations;
 pub mod regions;
 pub mod reports;

@@ -10,6 +10,7 @@ mod errors;
 mod figures;
 mod http;
 mod import;
+mod libraries;
 mod mutations;
 mod n_plus_one;
 mod organizations;
