@@ -299,3 +299,349 @@ impl Services {
         audit.finish(self.store(), result).await
     }
 }
+
+/// A library to create, or the new state of one.
+#[derive(Clone, Debug)]
+pub struct LibraryInput {
+    pub key: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub owner: Owner,
+    pub curator_id: Option<i64>,
+    pub visibility: super::libraries::Visibility,
+}
+
+/// A resource to add, or the new state of one.
+#[derive(Clone, Debug)]
+pub struct ResourceInput {
+    pub key: String,
+    pub kind: super::libraries::ResourceKind,
+    pub name: String,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub region_code: Option<String>,
+    pub provider_id: Option<i64>,
+    pub category_id: Option<i64>,
+    pub contact: super::libraries::Contact,
+}
+
+fn key_ok(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 100
+        && key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+impl Services {
+    /// Creates a library. EDITORs create libraries of their region (or below) or of an
+    /// alliance their region takes part in. The same key and data again returns the library.
+    pub async fn create_library(&self, caller: &Caller, input: &LibraryInput) -> AppResult<(Library, Access)> {
+        let mut audit = Audit::start(caller, "createLibrary", format!("library key={}", input.key));
+        let result = async {
+            let root = caller.writable_root("createLibrary")?;
+            let mut problems = Vec::new();
+            if !key_ok(&input.key) {
+                problems.push(crate::error::Problem::new(
+                    "input.key",
+                    "must be 1–100 lowercase ASCII letters, digits, hyphens",
+                ));
+            }
+            if input.name.trim().is_empty() {
+                problems.push(crate::error::Problem::new("input.name", "must not be empty"));
+            }
+            if let Owner::Region(code) = &input.owner
+                && store::regions::by_codes(self.store(), std::slice::from_ref(code)).await?.is_empty()
+            {
+                problems.push(crate::error::Problem::new("input.ownerRegion", format!("no region has code {code}")));
+            }
+            if !problems.is_empty() {
+                return Err(AppError::BadUserInput(problems));
+            }
+            if let Some(root) = root {
+                let allowed = match &input.owner {
+                    Owner::Region(code) => store::regions::is_within(self.store(), root, code).await?,
+                    Owner::Alliance(id) => self.standing(caller).await?.alliances.contains(id),
+                };
+                if !allowed {
+                    return Err(AppError::Forbidden(format!("createLibrary: region {root} may not own this library")));
+                }
+            }
+            if let Some(id) = store::libraries::library_id_by_key(self.store(), &input.key).await? {
+                let (library, access) = self.resource_library(caller, id).await?;
+                let same = library.name == input.name
+                    && library.description == input.description
+                    && library.owner == input.owner
+                    && library.visibility == input.visibility
+                    && library.curator_id == input.curator_id;
+                return if same {
+                    Ok((library, access))
+                } else {
+                    Err(AppError::Conflict(format!("a library with key {:?} exists with other data", input.key)))
+                };
+            }
+            let library = Library {
+                id: 0,
+                key: input.key.clone(),
+                name: input.name.trim().to_owned(),
+                description: input.description.clone(),
+                owner: input.owner.clone(),
+                curator_id: input.curator_id,
+                visibility: input.visibility,
+                reported_size: None,
+                report_id: None,
+                excerpt: None,
+            };
+            let mut tx = self.store().begin().await?;
+            let id = store::libraries::upsert_library(&mut tx, &library).await?;
+            audit.target(format!("library id={id} key={}", input.key));
+            audit.commit(tx).await?;
+            self.resource_library(caller, id).await
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    /// Changes a library's name, description, curator and visibility. Requires managing it.
+    pub async fn update_library(&self, caller: &Caller, id: i64, input: &LibraryInput) -> AppResult<(Library, Access)> {
+        let mut audit = Audit::start(caller, "updateLibrary", format!("library id={id}"));
+        let result = async {
+            caller.writable_root("updateLibrary")?;
+            let (library, access) = self.resource_library(caller, id).await?;
+            if !access.manage {
+                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
+            }
+            if input.name.trim().is_empty() {
+                return Err(AppError::bad_input("input.name", "must not be empty"));
+            }
+            let changed = Library {
+                name: input.name.trim().to_owned(),
+                description: input.description.clone(),
+                curator_id: input.curator_id,
+                visibility: input.visibility,
+                ..library
+            };
+            let mut tx = self.store().begin().await?;
+            store::libraries::update_library(&mut tx, &changed).await?;
+            audit.commit(tx).await?;
+            self.resource_library(caller, id).await
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    /// Adds a category (under a parent category of the same library). Requires managing it.
+    pub async fn add_category(&self, caller: &Caller, library: i64, parent: Option<i64>, name: &str) -> AppResult<i64> {
+        let mut audit = Audit::start(caller, "addLibraryCategory", format!("library id={library} name={name}"));
+        let result = async {
+            caller.writable_root("addLibraryCategory")?;
+            let (_, access) = self.resource_library(caller, library).await?;
+            if !access.manage {
+                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
+            }
+            if name.trim().is_empty() {
+                return Err(AppError::bad_input("name", "must not be empty"));
+            }
+            if let Some(parent) = parent {
+                let categories = store::libraries::categories(self.store(), &[library]).await?;
+                if !categories.iter().any(|(id, _, _, _)| *id == parent) {
+                    return Err(AppError::bad_input("parent", format!("library {library} has no category {parent}")));
+                }
+            }
+            let mut tx = self.store().begin().await?;
+            let id = store::libraries::upsert_category(&mut tx, library, parent, name.trim()).await?;
+            audit.commit(tx).await?;
+            Ok(id)
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    /// Renames a category or moves it (never under itself or its own sub-categories).
+    /// Requires managing the library; audited.
+    pub async fn update_category(
+        &self,
+        caller: &Caller,
+        library: i64,
+        category: i64,
+        parent: Option<i64>,
+        name: &str,
+    ) -> AppResult<()> {
+        let mut audit =
+            Audit::start(caller, "updateLibraryCategory", format!("library id={library} category id={category}"));
+        let result = async {
+            caller.writable_root("updateLibraryCategory")?;
+            let (_, access) = self.resource_library(caller, library).await?;
+            if !access.manage {
+                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
+            }
+            if name.trim().is_empty() {
+                return Err(AppError::bad_input("name", "must not be empty"));
+            }
+            let categories = store::libraries::categories(self.store(), &[library]).await?;
+            let parent_of: HashMap<i64, Option<i64>> = categories.iter().map(|(id, _, p, _)| (*id, *p)).collect();
+            if !parent_of.contains_key(&category) {
+                return Err(AppError::NotFound(format!("library {library} has no category {category}")));
+            }
+            let mut cursor = parent;
+            while let Some(id) = cursor {
+                if id == category {
+                    return Err(AppError::bad_input("parent", "a category cannot be moved under itself"));
+                }
+                cursor = *parent_of
+                    .get(&id)
+                    .ok_or_else(|| AppError::bad_input("parent", format!("library {library} has no category {id}")))?;
+            }
+            let mut tx = self.store().begin().await?;
+            store::libraries::update_category(&mut tx, category, parent, name.trim()).await?;
+            audit.commit(tx).await?;
+            Ok(())
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    async fn check_resource(&self, library: i64, input: &ResourceInput) -> AppResult<()> {
+        let mut problems = Vec::new();
+        if !key_ok(&input.key) {
+            problems.push(crate::error::Problem::new(
+                "input.key",
+                "must be 1–100 lowercase ASCII letters, digits, hyphens",
+            ));
+        }
+        if input.name.trim().is_empty() {
+            problems.push(crate::error::Problem::new("input.name", "must not be empty"));
+        }
+        if let Some(code) = &input.region_code
+            && store::regions::by_codes(self.store(), std::slice::from_ref(code)).await?.is_empty()
+        {
+            problems.push(crate::error::Problem::new("input.region", format!("no region has code {code}")));
+        }
+        if let Some(category) = input.category_id {
+            let categories = store::libraries::categories(self.store(), &[library]).await?;
+            if !categories.iter().any(|(id, _, _, _)| *id == category) {
+                problems.push(crate::error::Problem::new(
+                    "input.category",
+                    format!("library {library} has no category {category}"),
+                ));
+            }
+        }
+        if input.contact.email.as_ref().is_some_and(|e| !e.contains('@')) {
+            problems.push(crate::error::Problem::new("input.contact.email", "is not an e-mail address"));
+        }
+        if problems.is_empty() { Ok(()) } else { Err(AppError::BadUserInput(problems)) }
+    }
+
+    async fn contributable(&self, caller: &Caller, library: i64, what: &str) -> AppResult<()> {
+        caller.writable_root(what)?;
+        let (_, access) = self.resource_library(caller, library).await?;
+        if !access.contribute {
+            return Err(AppError::Forbidden(format!(
+                "{what}: only the owner's editors, editors of regions granted CONTRIBUTE, or an ADMIN change this library"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Adds a resource to a library. Requires contributing (owner editors, CONTRIBUTE grantees).
+    /// The same key and data again returns the resource.
+    pub async fn add_resource(&self, caller: &Caller, library: i64, input: &ResourceInput) -> AppResult<i64> {
+        let mut audit = Audit::start(caller, "addResource", format!("library id={library} resource key={}", input.key));
+        let result = async {
+            self.contributable(caller, library, "addResource").await?;
+            self.check_resource(library, input).await?;
+            if let Some(existing) = store::libraries::resource_by(self.store(), None, Some(&input.key)).await? {
+                let same = existing.library_id == Some(library)
+                    && existing.name == input.name.trim()
+                    && existing.kind == input.kind
+                    && existing.description == input.description
+                    && existing.tags == input.tags
+                    && existing.region_code == input.region_code
+                    && existing.contact == input.contact;
+                return if same {
+                    Ok(existing.id)
+                } else {
+                    Err(AppError::Conflict(format!("a resource with key {:?} exists with other data", input.key)))
+                };
+            }
+            let now = Utc::now();
+            let resource = Resource {
+                id: 0,
+                key: input.key.clone(),
+                library_id: Some(library),
+                category_id: input.category_id,
+                kind: input.kind,
+                name: input.name.trim().to_owned(),
+                description: input.description.clone(),
+                tags: input.tags.clone(),
+                region_code: input.region_code.clone(),
+                provider_id: input.provider_id,
+                contact: input.contact.clone(),
+                report_id: None,
+                excerpt: None,
+                created_by: caller.describe(),
+                updated_by: caller.describe(),
+                created_at: now,
+                updated_at: now,
+            };
+            let mut tx = self.store().begin().await?;
+            let id = store::libraries::insert_resource(&mut tx, &resource).await?;
+            audit.target(format!("library id={library} resource id={id} key={}", input.key));
+            audit.commit(tx).await?;
+            Ok(id)
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    /// Replaces a resource's fields. Requires contributing to its library.
+    pub async fn update_resource(&self, caller: &Caller, id: i64, input: &ResourceInput) -> AppResult<i64> {
+        let mut audit = Audit::start(caller, "updateResource", format!("resource id={id}"));
+        let result = async {
+            let existing = store::libraries::resource_by(self.store(), Some(id), None).await?;
+            let Some(existing) = existing.filter(|r| r.library_id.is_some()) else {
+                return Err(AppError::NotFound(format!("no resource has id {id}")));
+            };
+            let library = existing.library_id.unwrap_or_default();
+            self.contributable(caller, library, "updateResource").await?;
+            self.check_resource(library, input).await?;
+            if input.key != existing.key {
+                return Err(AppError::bad_input("input.key", format!("cannot change; it is {:?}", existing.key)));
+            }
+            let changed = Resource {
+                category_id: input.category_id,
+                kind: input.kind,
+                name: input.name.trim().to_owned(),
+                description: input.description.clone(),
+                tags: input.tags.clone(),
+                region_code: input.region_code.clone(),
+                provider_id: input.provider_id,
+                contact: input.contact.clone(),
+                updated_by: caller.describe(),
+                ..existing
+            };
+            let mut tx = self.store().begin().await?;
+            store::libraries::update_resource(&mut tx, &changed).await?;
+            audit.commit(tx).await?;
+            Ok(id)
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+
+    /// Removes a resource. Requires contributing to its library.
+    pub async fn remove_resource(&self, caller: &Caller, id: i64) -> AppResult<()> {
+        let mut audit = Audit::start(caller, "removeResource", format!("resource id={id}"));
+        let result = async {
+            let existing = store::libraries::resource_by(self.store(), Some(id), None).await?;
+            let Some(library) = existing.and_then(|r| r.library_id) else {
+                return Err(AppError::NotFound(format!("no resource has id {id}")));
+            };
+            self.contributable(caller, library, "removeResource").await?;
+            let mut tx = self.store().begin().await?;
+            store::libraries::delete_resource(&mut tx, id).await?;
+            audit.commit(tx).await?;
+            Ok(())
+        }
+        .await;
+        audit.finish(self.store(), result).await
+    }
+}

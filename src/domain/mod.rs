@@ -12,5 +12,5 @@ mod services;
 pub mod submission;
 pub mod summary;
 
-pub use library_services::{ResourceFilter, VisibleResource};
+pub use library_services::{LibraryInput, ResourceFilter, ResourceInput, VisibleResource};
 pub use services::{OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size};

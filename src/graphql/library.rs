@@ -390,13 +390,225 @@ impl LibraryQuery {
     }
 }
 
-/// Mutations on library sharing.
+/// A library to create, or its new state.
+#[derive(InputObject)]
+#[graphql(name = "LibraryInput")]
+pub struct LibraryInputObject {
+    /// Stable key (lowercase ASCII letters, digits, hyphens); the same key and data again is harmless.
+    pub key: String,
+    /// Name.
+    pub name: String,
+    /// What it holds.
+    pub description: Option<String>,
+    /// The owning region (give this or `ownerAlliance`).
+    pub owner_region: Option<String>,
+    /// The owning alliance's slug (give this or `ownerRegion`).
+    pub owner_alliance: Option<String>,
+    /// The curating organization's ID.
+    pub curator: Option<ID>,
+    /// Who may see it besides the owner and grantees.
+    pub visibility: Visibility,
+}
+
+/// Contact details of a person responsible for a resource (personal data: shown only to the
+/// owner's editors and grantees).
+#[derive(InputObject)]
+pub struct ContactInput {
+    /// Name.
+    pub name: Option<String>,
+    /// Telephone.
+    pub phone: Option<String>,
+    /// E-mail.
+    pub email: Option<String>,
+}
+
+/// A resource to add, or its new state.
+#[derive(InputObject)]
+#[graphql(name = "ResourceInput")]
+pub struct ResourceInputObject {
+    /// Stable key (lowercase ASCII letters, digits, hyphens); cannot change.
+    pub key: String,
+    /// What kind of resource.
+    pub kind: ResourceKind,
+    /// Name.
+    pub name: String,
+    /// What it is or offers.
+    pub description: Option<String>,
+    /// Tags, e.g. 家政.
+    #[graphql(default)]
+    pub tags: Vec<String>,
+    /// Where it is (region code).
+    pub region: Option<String>,
+    /// The providing organization's ID.
+    pub provider: Option<ID>,
+    /// The library category it belongs in.
+    pub category: Option<i64>,
+    /// Contact details.
+    pub contact: Option<ContactInput>,
+}
+
+impl ResourceInputObject {
+    fn into_domain(self) -> Result<crate::domain::ResourceInput> {
+        let contact = self.contact.map_or_else(Default::default, |c| crate::domain::libraries::Contact {
+            name: c.name,
+            phone: c.phone,
+            email: c.email,
+        });
+        Ok(crate::domain::ResourceInput {
+            provider_id: self.provider.map(|id| NodeId::organization(&id, "input.provider")).transpose()?,
+            key: self.key,
+            kind: self.kind,
+            name: self.name,
+            description: self.description,
+            tags: self.tags.into_iter().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect(),
+            region_code: self.region,
+            category_id: self.category,
+            contact,
+        })
+    }
+}
+
+async fn library_input(ctx: &Context<'_>, input: LibraryInputObject) -> Result<crate::domain::LibraryInput> {
+    let owner = match (input.owner_region, input.owner_alliance) {
+        (Some(code), None) => Owner::Region(code),
+        (None, Some(slug)) => Owner::Alliance(
+            ctx.data::<Services>()?
+                .alliance(&slug)
+                .await
+                .map_err(|e| match e {
+                    crate::error::AppError::NotFound(m) => crate::error::AppError::bad_input("input.ownerAlliance", m),
+                    other => other,
+                })?
+                .id,
+        ),
+        _ => {
+            return Err(crate::error::AppError::bad_input(
+                "input.ownerRegion",
+                "give exactly one of ownerRegion or ownerAlliance",
+            )
+            .into());
+        }
+    };
+    Ok(crate::domain::LibraryInput {
+        curator_id: input.curator.map(|id| NodeId::organization(&id, "input.curator")).transpose()?,
+        key: input.key,
+        name: input.name,
+        description: input.description,
+        owner,
+        visibility: input.visibility,
+    })
+}
+
+async fn visible_resource(ctx: &Context<'_>, id: i64) -> Result<ResourceNode> {
+    let filter = ResourceFilter { id: Some(id), ..Default::default() };
+    let page = PageRequest { first: 1, after: None };
+    let (found, _) = ctx.data::<Services>()?.resources(ctx.data::<Caller>()?, &filter, &page, false).await?;
+    found
+        .items
+        .into_iter()
+        .next()
+        .map(|(_, r)| ResourceNode(r))
+        .ok_or_else(|| crate::error::AppError::NotFound(format!("no resource has id {id}")).into())
+}
+
+/// Mutations on resource libraries.
 #[derive(Default)]
 pub struct LibraryMutation;
 
-/// Mutations on library sharing.
+/// Mutations on resource libraries.
 #[Object]
 impl LibraryMutation {
+    /// Creates a library. EDITORs create libraries owned by their region (or below) or by an
+    /// alliance their region takes part in; audited.
+    async fn create_library(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The library.")] input: LibraryInputObject,
+    ) -> Result<LibraryNode> {
+        let input = library_input(ctx, input).await?;
+        let (library, access) = ctx.data::<Services>()?.create_library(ctx.data::<Caller>()?, &input).await?;
+        Ok(LibraryNode(library, access))
+    }
+
+    /// Changes a library's name, description, curator and visibility (owner and key stay).
+    /// Requires managing it; audited.
+    async fn update_library(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The library's ID.")] id: ID,
+        #[graphql(desc = "Its new state.")] input: LibraryInputObject,
+    ) -> Result<LibraryNode> {
+        let id = NodeId::resource_library(&id, "id")?;
+        let input = library_input(ctx, input).await?;
+        let (library, access) = ctx.data::<Services>()?.update_library(ctx.data::<Caller>()?, id, &input).await?;
+        Ok(LibraryNode(library, access))
+    }
+
+    /// Adds a category to a library's tree; returns its number. Requires managing it; audited.
+    async fn add_library_category(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The library's ID.")] library: ID,
+        #[graphql(desc = "The category to put it under; the top when omitted.")] parent: Option<i64>,
+        #[graphql(desc = "Its name.")] name: String,
+    ) -> Result<i64> {
+        let library = NodeId::resource_library(&library, "library")?;
+        Ok(ctx.data::<Services>()?.add_category(ctx.data::<Caller>()?, library, parent, &name).await?)
+    }
+
+    /// Renames a category or moves it under another (not under itself). Requires managing the
+    /// library; audited.
+    async fn update_library_category(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The library's ID.")] library: ID,
+        #[graphql(desc = "The category's number.")] category: i64,
+        #[graphql(desc = "The category to put it under; the top when omitted.")] parent: Option<i64>,
+        #[graphql(desc = "Its (new) name.")] name: String,
+    ) -> Result<bool> {
+        let library = NodeId::resource_library(&library, "library")?;
+        ctx.data::<Services>()?.update_category(ctx.data::<Caller>()?, library, category, parent, &name).await?;
+        Ok(true)
+    }
+
+    /// Adds a resource to a library. Requires the owner's editors, editors of a region granted
+    /// CONTRIBUTE, or an ADMIN; the same key and data again is harmless; audited.
+    async fn add_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The library's ID.")] library: ID,
+        #[graphql(desc = "The resource.")] input: ResourceInputObject,
+    ) -> Result<ResourceNode> {
+        let library = NodeId::resource_library(&library, "library")?;
+        let id = ctx.data::<Services>()?.add_resource(ctx.data::<Caller>()?, library, &input.into_domain()?).await?;
+        visible_resource(ctx, id).await
+    }
+
+    /// Replaces a resource's fields (its key stays). Same permission as `addResource`; audited.
+    async fn update_resource(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The resource's ID.")] id: ID,
+        #[graphql(desc = "Its new state.")] input: ResourceInputObject,
+    ) -> Result<ResourceNode> {
+        let id = match NodeId::decode(&id, "id")? {
+            NodeId::Resource(n) => n,
+            _ => return Err(crate::error::AppError::bad_input("id", "is not a resource ID").into()),
+        };
+        ctx.data::<Services>()?.update_resource(ctx.data::<Caller>()?, id, &input.into_domain()?).await?;
+        visible_resource(ctx, id).await
+    }
+
+    /// Removes a resource. Same permission as `addResource`; audited.
+    async fn remove_resource(&self, ctx: &Context<'_>, #[graphql(desc = "The resource's ID.")] id: ID) -> Result<bool> {
+        let id = match NodeId::decode(&id, "id")? {
+            NodeId::Resource(n) => n,
+            _ => return Err(crate::error::AppError::bad_input("id", "is not a resource ID").into()),
+        };
+        ctx.data::<Services>()?.remove_resource(ctx.data::<Caller>()?, id).await?;
+        Ok(true)
+    }
+
     /// Shares a library with a region or an alliance (give exactly one). Requires managing the
     /// library (the owner's editors, or an ADMIN); audited.
     async fn grant_library_access(

@@ -436,3 +436,92 @@ pub async fn insert_library(store: &Store, library: &Library, resources: &[Resou
     tx.commit().await?;
     Ok(id)
 }
+
+/// The id of the library with this key.
+pub async fn library_id_by_key(store: &Store, key: &str) -> StoreResult<Option<i64>> {
+    #[derive(FromRow)]
+    struct Id {
+        id: i64,
+    }
+    let mut sql = Sql::new("");
+    let k = sql.arg(key);
+    sql.push(&format!("SELECT id FROM resource_libraries WHERE key = {k}"));
+    Ok(store.fetch_optional::<Id>(&sql).await?.map(|r| r.id))
+}
+
+/// Changes a library's name, description, curator and visibility.
+pub(crate) async fn update_library(tx: &mut Tx, l: &Library) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let (n, d, c, v, id) = (
+        sql.arg(l.name.as_str()),
+        sql.arg(l.description.clone()),
+        sql.arg(l.curator_id),
+        sql.arg(l.visibility.as_str()),
+        sql.arg(l.id),
+    );
+    sql.push(&format!(
+        "UPDATE resource_libraries SET name = {n}, description = {d}, curator_id = {c}, visibility = {v}, \
+         updated_at = CURRENT_TIMESTAMP WHERE id = {id}"
+    ));
+    tx.execute(&sql).await.map(drop)
+}
+
+/// The resource with this id or key (any library; access is the domain's concern).
+pub async fn resource_by(store: &Store, id: Option<i64>, key: Option<&str>) -> StoreResult<Option<Resource>> {
+    let mut sql = Sql::new("");
+    let (i, k) = (sql.arg(id), sql.arg(key));
+    sql.push(&format!(
+        "SELECT {RESOURCE_COLUMNS} FROM resources r WHERE ({i} IS NOT NULL AND r.id = {i}) OR ({k} IS NOT NULL AND r.key = {k})"
+    ));
+    store.fetch_optional::<ResourceRow>(&sql).await?.map(Resource::try_from).transpose()
+}
+
+/// Inserts a resource; returns its id.
+pub(crate) async fn insert_resource(tx: &mut Tx, r: &Resource) -> StoreResult<i64> {
+    upsert_resource(tx, r).await?;
+    let mut sql = Sql::new("");
+    let k = sql.arg(r.key.as_str());
+    sql.push(&format!("SELECT id FROM resources WHERE key = {k}"));
+    tx.fetch_count(&sql).await
+}
+
+/// Replaces a resource's fields (not its key or library).
+pub(crate) async fn update_resource(tx: &mut Tx, r: &Resource) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let sets = [
+        ("category_id", sql.arg(r.category_id)),
+        ("kind", sql.arg(r.kind.as_str())),
+        ("name", sql.arg(r.name.as_str())),
+        ("description", sql.arg(r.description.clone())),
+        ("tags", sql.arg(r.tags.join(","))),
+        ("region_code", sql.arg(r.region_code.clone())),
+        ("provider_id", sql.arg(r.provider_id)),
+        ("contact_name", sql.arg(r.contact.name.clone())),
+        ("contact_phone", sql.arg(r.contact.phone.clone())),
+        ("contact_email", sql.arg(r.contact.email.clone())),
+        ("updated_by", sql.arg(r.updated_by.as_str())),
+    ]
+    .iter()
+    .map(|(c, p)| format!("{c} = {p}"))
+    .collect::<Vec<_>>()
+    .join(", ");
+    let id = sql.arg(r.id);
+    sql.push(&format!("UPDATE resources SET {sets}, updated_at = CURRENT_TIMESTAMP WHERE id = {id}"));
+    tx.execute(&sql).await.map(drop)
+}
+
+/// Deletes a resource.
+pub(crate) async fn delete_resource(tx: &mut Tx, id: i64) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let i = sql.arg(id);
+    sql.push(&format!("DELETE FROM resources WHERE id = {i}"));
+    tx.execute(&sql).await.map(drop)
+}
+
+/// Renames a category or moves it under another parent.
+pub(crate) async fn update_category(tx: &mut Tx, id: i64, parent: Option<i64>, name: &str) -> StoreResult<()> {
+    let mut sql = Sql::new("");
+    let (p, n, i) = (sql.arg(parent), sql.arg(name), sql.arg(id));
+    sql.push(&format!("UPDATE library_categories SET parent_id = {p}, name = {n} WHERE id = {i}"));
+    tx.execute(&sql).await.map(drop)
+}

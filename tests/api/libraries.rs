@@ -17,6 +17,7 @@ on_both_backends!(
     contact_details_are_masked_for_everyone_else,
     grants_expire_and_revoke_at_once,
     search_finds_chinese_substrings_in_a_sensible_order,
+    writes_need_contribute_and_refusals_write_nothing,
 );
 
 fn resource(key: &str, name: &str, tags: &[&str], contact: bool) -> Resource {
@@ -254,4 +255,119 @@ async fn search_finds_chinese_substrings_in_a_sensible_order(app: TestApp) {
     assert_eq!(next, names[2..].to_vec());
     let none = app.data(query, search("不存在的资源名称")).await;
     assert_eq!(none["resources"]["totalCount"], 0);
+}
+
+const CREATE_LIBRARY: &str =
+    "mutation($input: LibraryInput!) { createLibrary(input: $input) { id key visibility access { manage } } }";
+const ADD: &str = "mutation($library: ID!, $input: ResourceInput!) { addResource(library: $library, input: $input) { id name createdBy contactMasked } }";
+
+async fn count_in(app: &TestApp, who: &str, library: &Value) -> i64 {
+    app.data_as(
+        Some(who),
+        "query($l: ID!) { resources(filter: { library: $l }) { totalCount } }",
+        json!({ "l": library }),
+    )
+    .await["resources"]["totalCount"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn writes_need_contribute_and_refusals_write_nothing(app: TestApp) {
+    let owner = token("li", Role::Editor, Some("110112"));
+    let input = json!({ "key": "tz-home-services", "name": "通州家政服务资源库", "ownerRegion": "110112", "visibility": "PRIVATE" });
+    // Another region's editor may not create a library for 通州.
+    let body = app
+        .graphql_as(Some(&token("fang", Role::Editor, Some("110111"))), CREATE_LIBRARY, json!({ "input": input }))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    let created = app.data_as(Some(&owner), CREATE_LIBRARY, json!({ "input": input })).await;
+    let library = created["createLibrary"]["id"].clone();
+    assert_eq!(created["createLibrary"]["access"]["manage"], true);
+    // Again: the same library; the key with other data: a conflict.
+    let again = app.data_as(Some(&owner), CREATE_LIBRARY, json!({ "input": input })).await;
+    assert_eq!(again["createLibrary"]["id"], library);
+    let mut other = input.clone();
+    other["name"] = json!("别的名字");
+    assert_eq!(error_code(&app.graphql_as(Some(&owner), CREATE_LIBRARY, json!({ "input": other })).await), "CONFLICT");
+    // A category tree: 家政 > 育婴.
+    let add_category =
+        "mutation($l: ID!, $p: Int, $n: String!) { addLibraryCategory(library: $l, parent: $p, name: $n) }";
+    let top = app.data_as(Some(&owner), add_category, json!({ "l": library, "n": "家政" })).await["addLibraryCategory"]
+        .clone();
+    let child = app.data_as(Some(&owner), add_category, json!({ "l": library, "p": top, "n": "育婴" })).await["addLibraryCategory"].clone();
+    // Moving 家政 under 育婴 would make a loop; renaming is fine.
+    let update_category = "mutation($l: ID!, $c: Int!, $p: Int, $n: String!) { updateLibraryCategory(library: $l, category: $c, parent: $p, name: $n) }";
+    let body =
+        app.graphql_as(Some(&owner), update_category, json!({ "l": library, "c": top, "p": child, "n": "家政" })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    app.data_as(Some(&owner), update_category, json!({ "l": library, "c": child, "p": top, "n": "育婴护理" })).await;
+    let tree = app
+        .data_as(
+            Some(&owner),
+            "query($l: ID!) { resourceLibrary(id: $l) { categories { name parentId } } }",
+            json!({ "l": library }),
+        )
+        .await;
+    assert_eq!(tree["resourceLibrary"]["categories"][1], json!({ "name": "育婴护理", "parentId": top }));
+    let resource = json!({ "key": "tz-nanny-team", "kind": "SERVICE", "name": "育婴师服务队", "tags": ["家政", "育婴"],
+        "region": "110112", "category": child, "contact": { "name": "李女士", "phone": "010-11111111" } });
+    let added = app.data_as(Some(&owner), ADD, json!({ "library": library, "input": resource })).await;
+    assert_eq!(added["addResource"]["createdBy"], "li");
+    assert_eq!(added["addResource"]["contactMasked"], false);
+    let in_top = app
+        .data_as(
+            Some(&owner),
+            "query($c: Int) { resources(filter: { category: $c }) { totalCount } }",
+            json!({ "c": top }),
+        )
+        .await;
+    assert_eq!(in_top["resources"]["totalCount"], 1, "a category includes its sub-categories");
+    // A READ grantee may read but not contribute: refused, nothing written, on record.
+    let grant = "mutation($l: ID!, $r: String, $a: String, $p: Permission!) { grantLibraryAccess(library: $l, region: $r, alliance: $a, permission: $p) { id } }";
+    app.data_as(Some(&owner), grant, json!({ "l": library, "r": "110111", "p": "READ" })).await;
+    let reader = token("fang", Role::Editor, Some("110111"));
+    let second = json!({ "key": "tz-elder-care", "kind": "SERVICE", "name": "居家养老服务", "tags": ["家政"] });
+    assert_eq!(
+        error_code(&app.graphql_as(Some(&reader), ADD, json!({ "library": library, "input": second })).await),
+        "FORBIDDEN"
+    );
+    assert_eq!(count_in(&app, &owner, &library).await, 1);
+    let log = app
+        .data_as(
+            Some(&crate::common::admin()),
+            r#"{ auditLog(filter: { actor: "fang", operation: "addResource" }) { edges { node { outcome } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(log["auditLog"]["edges"][0]["node"]["outcome"], "DENIED");
+    // A stranger does not even find the library.
+    let stranger = token("shen", Role::Editor, Some("440307"));
+    assert_eq!(
+        error_code(&app.graphql_as(Some(&stranger), ADD, json!({ "library": library, "input": second })).await),
+        "NOT_FOUND"
+    );
+    // CONTRIBUTE to the 通武廊 alliance: a 廊坊 editor adds, changes and removes.
+    app.data_as(Some(&owner), grant, json!({ "l": library, "a": "tongwulang", "p": "CONTRIBUTE" })).await;
+    let langfang = token("lang", Role::Editor, Some("131000"));
+    let added = app.data_as(Some(&langfang), ADD, json!({ "library": library, "input": second })).await;
+    assert_eq!(added["addResource"]["createdBy"], "lang");
+    let id = added["addResource"]["id"].clone();
+    let mut changed = second.clone();
+    changed["name"] = json!("居家养老上门服务");
+    let updated = app
+        .data_as(
+            Some(&langfang),
+            "mutation($id: ID!, $input: ResourceInput!) { updateResource(id: $id, input: $input) { name } }",
+            json!({ "id": id, "input": changed }),
+        )
+        .await;
+    assert_eq!(updated["updateResource"]["name"], "居家养老上门服务");
+    let found =
+        app.data_as(Some(&owner), r#"{ resources(filter: { search: "上门服务" }) { totalCount } }"#, json!({})).await;
+    assert_eq!(found["resources"]["totalCount"], 1, "the search index follows updates");
+    app.data_as(Some(&langfang), "mutation($id: ID!) { removeResource(id: $id) }", json!({ "id": id })).await;
+    assert_eq!(count_in(&app, &owner, &library).await, 1);
+    let gone =
+        app.data_as(Some(&owner), r#"{ resources(filter: { search: "上门服务" }) { totalCount } }"#, json!({})).await;
+    assert_eq!(gone["resources"]["totalCount"], 0, "and removals");
 }
