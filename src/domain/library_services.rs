@@ -221,17 +221,7 @@ impl Services {
     ) -> AppResult<Grant> {
         let mut audit = Audit::start(caller, "grantLibraryAccess", format!("library id={library}"));
         let result = async {
-            let (_, map, _) = self.library_access(caller).await?;
-            match map.get(&library) {
-                None => return Err(AppError::NotFound(format!("no resource library has id {library}"))),
-                Some(a) if !a.read => return Err(AppError::NotFound(format!("no resource library has id {library}"))),
-                Some(a) if !a.manage => {
-                    return Err(AppError::Forbidden(
-                        "only the owner's editors (or an ADMIN) manage a library's grants".into(),
-                    ));
-                }
-                Some(_) => {}
-            }
+            self.manageable(caller, library, "grantLibraryAccess").await?;
             match grantee {
                 Grantee::Region(code) => {
                     self.region(code).await.map_err(|e| match e {
@@ -400,15 +390,24 @@ impl Services {
         audit.finish(self.store(), result).await
     }
 
+    /// The library, if the caller manages it (the owner's editors, ADMIN): `NOT_FOUND` when they
+    /// may not even read it, `FORBIDDEN` when they may read but not manage it.
+    async fn manageable(&self, caller: &Caller, library: i64, what: &str) -> AppResult<Library> {
+        caller.writable_root(what)?;
+        let (library, access) = self.resource_library(caller, library).await?;
+        if !access.manage {
+            return Err(AppError::Forbidden(format!(
+                "{what}: only the owner's editors (or an ADMIN) change a library"
+            )));
+        }
+        Ok(library)
+    }
+
     /// Changes a library's name, description, curator and visibility. Requires managing it.
     pub async fn update_library(&self, caller: &Caller, id: i64, input: &LibraryInput) -> AppResult<(Library, Access)> {
         let mut audit = Audit::start(caller, "updateLibrary", format!("library id={id}"));
         let result = async {
-            caller.writable_root("updateLibrary")?;
-            let (library, access) = self.resource_library(caller, id).await?;
-            if !access.manage {
-                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
-            }
+            let library = self.manageable(caller, id, "updateLibrary").await?;
             if input.name.trim().is_empty() {
                 return Err(AppError::bad_input("input.name", "must not be empty"));
             }
@@ -432,11 +431,7 @@ impl Services {
     pub async fn add_category(&self, caller: &Caller, library: i64, parent: Option<i64>, name: &str) -> AppResult<i64> {
         let mut audit = Audit::start(caller, "addLibraryCategory", format!("library id={library} name={name}"));
         let result = async {
-            caller.writable_root("addLibraryCategory")?;
-            let (_, access) = self.resource_library(caller, library).await?;
-            if !access.manage {
-                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
-            }
+            self.manageable(caller, library, "addLibraryCategory").await?;
             if name.trim().is_empty() {
                 return Err(AppError::bad_input("name", "must not be empty"));
             }
@@ -468,11 +463,7 @@ impl Services {
         let mut audit =
             Audit::start(caller, "updateLibraryCategory", format!("library id={library} category id={category}"));
         let result = async {
-            caller.writable_root("updateLibraryCategory")?;
-            let (_, access) = self.resource_library(caller, library).await?;
-            if !access.manage {
-                return Err(AppError::Forbidden("only the owner's editors (or an ADMIN) change a library".into()));
-            }
+            self.manageable(caller, library, "updateLibraryCategory").await?;
             if name.trim().is_empty() {
                 return Err(AppError::bad_input("name", "must not be empty"));
             }
