@@ -245,6 +245,62 @@ mod tests {
         assert_eq!(strict.verify(&token).unwrap_err(), "the token's issuer is not accepted");
     }
 
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/keys/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    fn claims() -> Claims {
+        let now = jsonwebtoken::get_current_timestamp();
+        Claims {
+            sub: "li".into(),
+            role: "EDITOR".into(),
+            region: Some("110112".into()),
+            exp: now + 60,
+            iat: Some(now),
+            nbf: None,
+            iss: None,
+            aud: None,
+        }
+    }
+
+    #[test]
+    fn rs256_and_es256_tokens_verify_with_pem_keys_and_jwks() {
+        let rsa = EncodingKey::from_rsa_pem(fixture("rsa-private.pem").as_bytes()).unwrap();
+        let ec = EncodingKey::from_ec_pem(fixture("ec-private.pem").as_bytes()).unwrap();
+        let with_pem = |pem: &str| {
+            TokenVerifier::new(&AuthSettings { public_key_pem: Some(fixture(pem)), ..AuthSettings::default() })
+                .unwrap()
+                .unwrap()
+        };
+        let rs256 = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &claims(), &rsa).unwrap();
+        assert_eq!(with_pem("rsa-public.pem").verify(&rs256).unwrap().role, Role::Editor);
+        let es256 = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &claims(), &ec).unwrap();
+        assert_eq!(with_pem("ec-public.pem").verify(&es256).unwrap().region.as_deref(), Some("110112"));
+        // The wrong key type, or an HS256 token against public keys: refused.
+        assert!(with_pem("ec-public.pem").verify(&rs256).is_err());
+        let hs = issue(
+            SECRET,
+            &Principal { sub: "x".into(), role: Role::Admin, region: None },
+            Duration::from_secs(60),
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(with_pem("rsa-public.pem").verify(&hs).is_err());
+        // JWKS: the key is picked by `kid`.
+        let jwks =
+            TokenVerifier::new(&AuthSettings { jwks_json: Some(fixture("jwks.json")), ..AuthSettings::default() })
+                .unwrap()
+                .unwrap();
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-rsa".into());
+        let token = jsonwebtoken::encode(&header, &claims(), &rsa).unwrap();
+        assert_eq!(jwks.verify(&token).unwrap().sub, "li");
+        header.kid = Some("another-key".into());
+        let token = jsonwebtoken::encode(&header, &claims(), &rsa).unwrap();
+        assert!(jwks.verify(&token).is_err(), "an unknown kid is refused");
+    }
+
     #[test]
     fn ttl_units() {
         assert_eq!(parse_ttl("90"), Ok(Duration::from_secs(90)));
