@@ -27,6 +27,33 @@ pub struct ResourceFilter {
     pub id: Option<i64>,
 }
 
+/// The libraries, what the caller may do with each, all grants, and where the caller stands.
+pub struct LibraryView {
+    pub libraries: Vec<Library>,
+    pub access: AccessMap,
+    pub grants: Vec<Grant>,
+    pub standing: Standing,
+}
+
+impl LibraryView {
+    /// Whether the caller's region (or an alliance it takes part in) owns the library.
+    fn owns(&self, library: &Library) -> bool {
+        match &library.owner {
+            Owner::Region(code) => self.standing.regions.contains(code),
+            Owner::Alliance(id) => self.standing.alliances.contains(id),
+        }
+    }
+
+    /// The libraries the caller may read; with `shared_with_me`, only those others share with
+    /// the caller (through partnership or a grant), neither owned nor public.
+    fn readable(&self, shared_with_me: bool) -> impl Iterator<Item = &Library> {
+        self.libraries.iter().filter(move |l| {
+            self.access.get(&l.id).is_some_and(|a| a.read)
+                && (!shared_with_me || (!self.owns(l) && l.visibility != super::libraries::Visibility::Public))
+        })
+    }
+}
+
 /// A resource as the caller may see it.
 #[derive(Clone, Debug)]
 pub struct VisibleResource {
@@ -51,8 +78,8 @@ impl Services {
         Ok(Standing { regions, alliances })
     }
 
-    /// Every library with the caller's access to it, and all grants.
-    pub async fn library_access(&self, caller: &Caller) -> AppResult<(Vec<Library>, AccessMap, Vec<Grant>)> {
+    /// Every library with the caller's access to it, all grants, and the caller's standing.
+    pub async fn library_access(&self, caller: &Caller) -> AppResult<LibraryView> {
         let libraries = store::libraries::all(self.store()).await?;
         let grants = store::libraries::grants(self.store()).await?;
         let standing = self.standing(caller).await?;
@@ -89,55 +116,43 @@ impl Services {
                 (l.id, access(caller, &standing, l, &owner_alliances, &grants, now))
             })
             .collect();
-        Ok((libraries, map, grants))
+        Ok(LibraryView { libraries, access: map, grants, standing })
     }
 
     /// The libraries the caller may read, by id; with `shared_with_me`, only those shared with
     /// the caller by others (through partnership or a grant).
     pub async fn resource_libraries(&self, caller: &Caller, shared_with_me: bool) -> AppResult<Vec<(Library, Access)>> {
-        let (libraries, map, _) = self.library_access(caller).await?;
-        let own = if shared_with_me { self.owned(caller, &libraries).await? } else { HashSet::new() };
+        let view = self.library_access(caller).await?;
+        let listed: HashSet<i64> = view.readable(shared_with_me).map(|l| l.id).collect();
+        let LibraryView { libraries, access, .. } = view;
         Ok(libraries
             .into_iter()
-            .filter_map(|l| map.get(&l.id).copied().filter(|a| a.read).map(|a| (l, a)))
-            .filter(|(l, _)| {
-                !shared_with_me || (!own.contains(&l.id) && l.visibility != super::libraries::Visibility::Public)
+            .filter(|l| listed.contains(&l.id))
+            .map(|l| {
+                let a = access[&l.id];
+                (l, a)
             })
-            .collect())
-    }
-
-    async fn owned(&self, caller: &Caller, libraries: &[Library]) -> AppResult<HashSet<i64>> {
-        let standing = self.standing(caller).await?;
-        Ok(libraries
-            .iter()
-            .filter(|l| match &l.owner {
-                Owner::Region(code) => standing.regions.contains(code),
-                Owner::Alliance(id) => standing.alliances.contains(id),
-            })
-            .map(|l| l.id)
             .collect())
     }
 
     /// One library the caller may read; `NOT_FOUND` otherwise (existence is not revealed).
     pub async fn resource_library(&self, caller: &Caller, id: i64) -> AppResult<(Library, Access)> {
-        let (libraries, map, _) = self.library_access(caller).await?;
+        let LibraryView { libraries, access, .. } = self.library_access(caller).await?;
         libraries
             .into_iter()
-            .find(|l| l.id == id && map.get(&id).is_some_and(|a| a.read))
-            .map(|l| {
-                let a = map[&l.id];
-                (l, a)
-            })
+            .find(|l| l.id == id && access.get(&id).is_some_and(|a| a.read))
+            .map(|l| (l, access[&id]))
             .ok_or_else(|| AppError::NotFound(format!("no resource library has id {id}")))
     }
 
-    /// Grants of a library, for those who manage it.
-    pub async fn library_grants(&self, caller: &Caller, library: i64) -> AppResult<Vec<Grant>> {
-        let (_, map, grants) = self.library_access(caller).await?;
-        if !map.get(&library).is_some_and(|a| a.manage) {
-            return Ok(Vec::new());
-        }
-        Ok(grants.into_iter().filter(|g| g.library_id == library).collect())
+    /// Grants of each library, for loaders (the GraphQL layer shows them only to managers).
+    pub async fn grants_of(&self, libraries: &[i64]) -> AppResult<Vec<Grant>> {
+        Ok(store::libraries::grants_of(self.store(), libraries).await?)
+    }
+
+    /// Categories of each library, for loaders: (id, library, parent, name).
+    pub async fn categories_of(&self, libraries: &[i64]) -> AppResult<Vec<(i64, i64, Option<i64>, String)>> {
+        Ok(store::libraries::categories(self.store(), libraries).await?)
     }
 
     /// A page of resources the caller may read, contact details masked where they may not
@@ -149,16 +164,8 @@ impl Services {
         page: &PageRequest<i64>,
         with_total: bool,
     ) -> AppResult<(Page<(i64, VisibleResource)>, i64)> {
-        let (libraries, map, _) = self.library_access(caller).await?;
-        let own = if filter.shared_with_me { self.owned(caller, &libraries).await? } else { HashSet::new() };
-        let mut readable: Vec<i64> = libraries
-            .iter()
-            .filter(|l| map.get(&l.id).is_some_and(|a| a.read))
-            .filter(|l| {
-                !filter.shared_with_me || (!own.contains(&l.id) && l.visibility != super::libraries::Visibility::Public)
-            })
-            .map(|l| l.id)
-            .collect();
+        let view = self.library_access(caller).await?;
+        let mut readable: Vec<i64> = view.readable(filter.shared_with_me).map(|l| l.id).collect();
         if let Some(library) = filter.library {
             if !readable.contains(&library) {
                 return Err(AppError::bad_input("filter.library", format!("no resource library has id {library}")));
@@ -186,18 +193,18 @@ impl Services {
         };
         let total = if with_total { store::libraries::count_resources(self.store(), &query).await? } else { 0 };
         let found = store::libraries::resources(self.store(), &query, page).await?;
-        let standing = self.standing(caller).await?;
         let editor = caller.role() >= Some(super::access::Role::Editor);
         let items = found
             .items
             .into_iter()
             .map(|(key, mut resource)| {
                 let contacts = match resource.library_id {
-                    Some(id) => map.get(&id).is_some_and(|a| a.contacts),
+                    Some(id) => view.access.get(&id).is_some_and(|a| a.contacts),
                     // Directory entries: the resource's own region's editors (and ADMIN).
                     None => {
                         caller.role() == Some(super::access::Role::Admin)
-                            || editor && resource.region_code.as_ref().is_some_and(|r| standing.regions.contains(r))
+                            || editor
+                                && resource.region_code.as_ref().is_some_and(|r| view.standing.regions.contains(r))
                     }
                 };
                 let masked = !contacts && resource.contact != Default::default();
@@ -266,7 +273,7 @@ impl Services {
     pub async fn revoke_grant(&self, caller: &Caller, grant: i64) -> AppResult<Grant> {
         let mut audit = Audit::start(caller, "revokeLibraryGrant", format!("grant id={grant}"));
         let result = async {
-            let (_, map, grants) = self.library_access(caller).await?;
+            let LibraryView { access: map, grants, .. } = self.library_access(caller).await?;
             let found = grants.into_iter().find(|g| g.id == grant);
             let Some(existing) = found.filter(|g| map.get(&g.library_id).is_some_and(|a| a.read)) else {
                 return Err(AppError::NotFound(format!("no grant has id {grant}")));

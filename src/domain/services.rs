@@ -12,8 +12,9 @@ use super::query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
 };
 use super::submission::{Known, ReportSubmission, fingerprint};
-use super::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
+use super::summary::{GroupBy, SummaryRow, SummaryScope, Window};
 use crate::error::{AppError, AppResult, Problem};
+use crate::store::aggregates::ResolvedScope;
 use crate::store::organizations::OrganizationRecord;
 use crate::store::{self, Store, StoreError};
 
@@ -538,12 +539,12 @@ impl Services {
                     AppError::NotFound(m) => AppError::bad_input("scope.region", m),
                     other => other,
                 })?;
-                summary::resolved(
-                    vec![code.clone()],
-                    scope.include_descendants,
-                    None,
-                    group.region.then(|| code.clone()),
-                )
+                ResolvedScope {
+                    roots: vec![code.clone()],
+                    include_descendants: scope.include_descendants,
+                    alliance_id: None,
+                    group_parent: group.region.then(|| code.clone()),
+                }
             }
             (None, Some(slug)) => {
                 let alliance = self.alliance(slug).await.map_err(|e| match e {
@@ -552,7 +553,12 @@ impl Services {
                 })?;
                 let members = store::alliances::members_of(&self.store, &[alliance.id]).await?;
                 let roots = members.into_iter().map(|(_, r)| r.code).collect();
-                summary::resolved(roots, scope.include_descendants, Some(alliance.id), None)
+                ResolvedScope {
+                    roots,
+                    include_descendants: scope.include_descendants,
+                    alliance_id: Some(alliance.id),
+                    group_parent: None,
+                }
             }
             _ => return Err(AppError::bad_input("scope", "give exactly one of region or alliance")),
         };

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 
 use super::figures::{CaseCategory, MetricNature};
 use super::model::{OrganizationKind, Qualifier};
-use crate::store::aggregates::{Grouping, ResolvedScope, Row, Spec};
+use crate::store::aggregates::{Grouping, Row, Spec};
 
 /// Where a summary looks: a region or an alliance, with or without what lies below.
 #[derive(Clone, Debug)]
@@ -183,13 +183,4 @@ pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
         has_part_of: true,
         subsets_by_key: false,
     }
-}
-
-pub(crate) fn resolved(
-    roots: Vec<String>,
-    include: bool,
-    alliance: Option<i64>,
-    group_parent: Option<String>,
-) -> ResolvedScope {
-    ResolvedScope { roots, include_descendants: include, alliance_id: alliance, group_parent }
 }

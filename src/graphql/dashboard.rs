@@ -107,14 +107,8 @@ async fn region_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Option<RegionN
 }
 
 async fn sources_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Vec<ReportNode>> {
-    let loaders = ctx.data::<Loaders>()?;
-    let mut out = Vec::new();
-    for id in &row.sources {
-        if let Some(report) = loaders.one(ReportById(*id)).await? {
-            out.push(ReportNode(report));
-        }
-    }
-    Ok(out)
+    let mut found = ctx.data::<Loaders>()?.each(row.sources.iter().map(|id| ReportById(*id))).await?;
+    Ok(row.sources.iter().filter_map(|id| found.remove(&ReportById(*id))).map(ReportNode).collect())
 }
 
 /// The fields every summary row has: group keys, qualifier, coverage, sources.

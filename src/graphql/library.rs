@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::alliance::AllianceNode;
 use super::connection::{ResourceConnection, ResourceLibraryConnection, wants_total};
 use super::ids::{self, NodeId};
-use super::loaders::{AllianceById, Loaders, OrganizationById, RegionByCode, ReportById};
+use super::loaders::{AllianceById, CategoriesOf, GrantsOf, Loaders, OrganizationById, RegionByCode, ReportById};
 use super::organization::{OrganizationNode, ReportedCountObject};
 use super::region::RegionNode;
 use super::report::ReportNode;
@@ -165,16 +165,17 @@ impl LibraryNode {
 
     /// Its category tree, as a list (each with its parent).
     async fn categories(&self, ctx: &Context<'_>) -> Result<Vec<LibraryCategory>> {
-        let list = crate::store::libraries::categories(ctx.data::<Services>()?.store(), &[self.0.id])
-            .await
-            .map_err(crate::error::AppError::from)?;
-        Ok(list.into_iter().map(|(id, _, parent_id, name)| LibraryCategory { id, name, parent_id }).collect())
+        let list = ctx.data::<Loaders>()?.many(CategoriesOf(self.0.id)).await?;
+        Ok(list.into_iter().map(|(id, parent_id, name)| LibraryCategory { id, name, parent_id }).collect())
     }
 
     /// Its sharing grants — visible to those who manage the library, empty for everyone else.
     async fn grants(&self, ctx: &Context<'_>) -> Result<Vec<GrantNode>> {
-        let caller = ctx.data::<Caller>()?;
-        Ok(ctx.data::<Services>()?.library_grants(caller, self.0.id).await?.into_iter().map(GrantNode).collect())
+        // The node carries the caller's access, decided by the services that produced it.
+        if !self.1.manage {
+            return Ok(Vec::new());
+        }
+        Ok(ctx.data::<Loaders>()?.many(GrantsOf(self.0.id)).await?.into_iter().map(GrantNode).collect())
     }
 
     /// The report that names it.

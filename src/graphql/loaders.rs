@@ -17,6 +17,7 @@ use futures_util::stream::FuturesUnordered;
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 
 use crate::domain::Services;
+use crate::domain::libraries::Grant;
 use crate::domain::model::{Agreement, Alliance, Organization, Region, Report, Source, Subject};
 use crate::error::AppError;
 use crate::store::figure_lists::{MetricFigureRow, OrganizationCountRow, PlanIndicatorRow};
@@ -131,6 +132,16 @@ impl Loaders {
         self.0.load_one(key).await
     }
 
+    /// Loads several values in one batch; keys that match nothing are absent.
+    pub async fn each<K, V>(&self, keys: impl IntoIterator<Item = K>) -> Result<HashMap<K, V>, LoadError>
+    where
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        Batch: Loader<K, Value = V, Error = LoadError>,
+        V: Send + Sync + Clone + 'static,
+    {
+        self.0.load_many(keys).await
+    }
+
     /// Loads a list value; empty if the key matches nothing.
     pub async fn many<K, V>(&self, key: K) -> Result<Vec<V>, LoadError>
     where
@@ -192,6 +203,12 @@ pub struct PlanIndicatorsOf(pub i64);
 /// The metric figures of a report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MetricFiguresOf(pub i64);
+/// The categories of a library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct CategoriesOf(pub i64);
+/// The sharing grants of a library.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct GrantsOf(pub i64);
 /// The sources of a record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourcesOf(pub Subject);
@@ -270,4 +287,10 @@ batch!(PlanIndicatorsOf: i64 => Vec<PlanIndicatorRow>, |s, keys| {
 });
 batch!(MetricFiguresOf: i64 => Vec<MetricFigureRow>, |s, keys| {
     grouped(s.metric_figures_of(&keys).await?.into_iter().map(|r| (MetricFiguresOf(r.report_id), r)))
+});
+batch!(CategoriesOf: i64 => Vec<(i64, Option<i64>, String)>, |s, keys| {
+    grouped(s.categories_of(&keys).await?.into_iter().map(|(id, library, parent, name)| (CategoriesOf(library), (id, parent, name))))
+});
+batch!(GrantsOf: i64 => Vec<Grant>, |s, keys| {
+    grouped(s.grants_of(&keys).await?.into_iter().map(|g| (GrantsOf(g.library_id), g)))
 });

@@ -149,12 +149,7 @@ pub async fn summarize(
 
     // Rule 3: a figure of a region above (or of the alliance) for the same thing and period.
     let overlapping = "g.fs <= f.fe AND f.fs <= g.fe";
-    let same_thing = "g.k IS NOT DISTINCT FROM f.k AND g.k2 IS NOT DISTINCT FROM f.k2";
-    let same_thing = if b == super::Backend::Sqlite {
-        same_thing.replace("IS NOT DISTINCT FROM", "IS")
-    } else {
-        same_thing.to_owned()
-    };
+    let same_thing = format!("{} AND {}", b.same("g.k", "f.k"), b.same("g.k2", "f.k2"));
     // A region's own figure (not an organization's) also stands over its organizations' figures.
     let mut rules = vec![format!(
         "NOT EXISTS (SELECT 1 FROM f g JOIN region_closure rc ON rc.ancestor = g.region_code \
@@ -167,13 +162,12 @@ pub async fn summarize(
              AND {same_thing} AND {overlapping}))"
         ));
     }
-    let same_unit = "g.region_code IS NOT DISTINCT FROM f.region_code AND g.scope_alliance IS NOT DISTINCT FROM f.scope_alliance \
-                     AND g.organization_id IS NOT DISTINCT FROM f.organization_id";
-    let same_unit = if b == super::Backend::Sqlite {
-        same_unit.replace("IS NOT DISTINCT FROM", "IS")
-    } else {
-        same_unit.to_owned()
-    };
+    let same_unit = format!(
+        "{} AND {} AND {}",
+        b.same("g.region_code", "f.region_code"),
+        b.same("g.scope_alliance", "f.scope_alliance"),
+        b.same("g.organization_id", "f.organization_id")
+    );
     if spec.stock {
         // Rule 5: only the latest period end per unit and thing.
         rules.push(format!(

@@ -90,6 +90,14 @@ impl Backend {
         }
     }
 
+    /// A condition: `a` equals `b`, NULL counting as equal to NULL.
+    pub fn same(self, a: &str, b: &str) -> String {
+        match self {
+            Self::Sqlite => format!("{a} IS {b}"),
+            Self::Postgres => format!("{a} IS NOT DISTINCT FROM {b}"),
+        }
+    }
+
     /// The distinct values of an integer column in a group, comma-separated.
     pub fn concat_distinct(self, column: &str) -> String {
         match self {

@@ -65,7 +65,7 @@ fn filtered(store: &Store, select: &str, table: &str, filter: &FigureFilter) -> 
     sql
 }
 
-async fn page<T: super::sql::AnyRow + HasId>(
+async fn page<T: super::sql::AnyRow>(
     store: &Store,
     table: &str,
     columns: &str,
@@ -80,12 +80,6 @@ async fn page<T: super::sql::AnyRow + HasId>(
     let limit = sql.arg(i64::try_from(page.first + 1).unwrap_or(i64::MAX));
     sql.push(&format!(" ORDER BY t.id LIMIT {limit}"));
     Ok(Page::from_overfetch(store.fetch_all(&sql).await?, page.first))
-}
-
-/// Rows with an id (for cursors).
-pub trait HasId {
-    /// The row's id.
-    fn id(&self) -> i64;
 }
 
 /// A job fair row.
@@ -117,12 +111,6 @@ pub struct JobFairRow {
     pub intents_q: Option<String>,
     pub hires: Option<i64>,
     pub hires_q: Option<String>,
-}
-
-impl HasId for JobFairRow {
-    fn id(&self) -> i64 {
-        self.id
-    }
 }
 
 const FAIR_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
@@ -163,12 +151,6 @@ pub struct CaseStatisticRow {
     pub amount_aided: Option<f64>,
     pub amount_aided_q: Option<String>,
     pub reported_rate: Option<f64>,
-}
-
-impl HasId for CaseStatisticRow {
-    fn id(&self) -> i64 {
-        self.id
-    }
 }
 
 const CASE_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \

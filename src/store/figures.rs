@@ -279,11 +279,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
 /// The ids of the alliances and organizations a submission refers to.
 pub async fn refs(store: &Store, slugs: &[String], keys: &[String]) -> StoreResult<Refs> {
     let alliances = super::alliances::by_slugs(store, slugs).await?.into_iter().map(|a| (a.slug, a.id)).collect();
-    let mut organizations = HashMap::new();
-    for key in keys {
-        if let Some(o) = super::organizations::by_key(store, key).await? {
-            organizations.insert(o.key, (o.id, o.region_code));
-        }
-    }
+    let organizations =
+        super::organizations::by_keys(store, keys).await?.into_iter().map(|o| (o.key, (o.id, o.region_code))).collect();
     Ok(Refs { alliances, organizations })
 }

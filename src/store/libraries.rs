@@ -86,14 +86,24 @@ struct GrantRow {
     revoked_by: Option<String>,
 }
 
+const GRANT_COLUMNS: &str = "id, library_id, grantee_region, grantee_alliance, permission, granted_by, granted_at, \
+    expires_at, revoked_at, revoked_by";
+
 /// Every grant, active or not, by id.
 pub async fn grants(store: &Store) -> StoreResult<Vec<Grant>> {
-    let rows: Vec<GrantRow> = store
-        .fetch_all(&Sql::new(
-            "SELECT id, library_id, grantee_region, grantee_alliance, permission, granted_by, granted_at, expires_at, \
-             revoked_at, revoked_by FROM library_grants ORDER BY id",
-        ))
-        .await?;
+    convert_grants(store.fetch_all(&Sql::new(format!("SELECT {GRANT_COLUMNS} FROM library_grants ORDER BY id"))).await?)
+}
+
+/// The grants of the given libraries, by id.
+pub async fn grants_of(store: &Store, libraries: &[i64]) -> StoreResult<Vec<Grant>> {
+    let mut sql = Sql::new("");
+    let list = store.backend().int_list(sql.next_index());
+    sql.arg(json_list(libraries));
+    sql.push(&format!("SELECT {GRANT_COLUMNS} FROM library_grants WHERE library_id IN ({list}) ORDER BY id"));
+    convert_grants(store.fetch_all(&sql).await?)
+}
+
+fn convert_grants(rows: Vec<GrantRow>) -> StoreResult<Vec<Grant>> {
     rows.into_iter()
         .map(|r| {
             let grantee = match (r.grantee_region, r.grantee_alliance) {
@@ -238,7 +248,7 @@ struct KeyedRow {
 
 /// Builds the resource query: select list with its order key, then the filters. The search
 /// text is bound first so placeholders appear in the text in the order they are numbered.
-fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> Sql {
+fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> (Sql, String) {
     let b = store.backend();
     let mut sql = Sql::new("");
     let rank = match &q.search {
@@ -253,7 +263,8 @@ fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> Sql {
         }
         None => "0".to_owned(),
     };
-    sql.push(&select.replace("{order_key}", &format!("(({rank}) * 1099511627776 + r.id)")));
+    let order_key = format!("(({rank}) * 1099511627776 + r.id)");
+    sql.push(&select.replace("{order_key}", &order_key));
     sql.push(" FROM resources r WHERE (");
     let libs = b.int_list(sql.next_index());
     sql.arg(json_list(&q.libraries));
@@ -304,7 +315,7 @@ fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> Sql {
             }
         }
     }
-    sql
+    (sql, order_key)
 }
 
 /// One page of resources, with each one's order key (the cursor): by relevance when
@@ -314,11 +325,9 @@ pub async fn resources(
     q: &ResourceQuery,
     page: &PageRequest<i64>,
 ) -> StoreResult<Page<(i64, Resource)>> {
-    let mut sql = resource_query(store, &format!("SELECT {RESOURCE_COLUMNS}, {{order_key}} AS order_key"), q);
+    let (mut sql, order_key) =
+        resource_query(store, &format!("SELECT {RESOURCE_COLUMNS}, {{order_key}} AS order_key"), q);
     if let Some(after) = page.after {
-        // The order key expression again; its search placeholder is the same first argument.
-        let only_search = ResourceQuery { search: q.search.clone(), ..ResourceQuery::default() };
-        let order_key = resource_query(store, "{order_key}", &only_search).text_before(" FROM ");
         let a = sql.arg(after);
         sql.push(&format!(" AND {order_key} > {a}"));
     }
@@ -332,7 +341,7 @@ pub async fn resources(
 
 /// How many resources match.
 pub async fn count_resources(store: &Store, q: &ResourceQuery) -> StoreResult<i64> {
-    store.fetch_count(&resource_query(store, "SELECT COUNT(*)", q)).await
+    store.fetch_count(&resource_query(store, "SELECT COUNT(*)", q).0).await
 }
 
 /// Inserts a library (kept as it is when the key exists); returns its id.

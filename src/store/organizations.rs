@@ -146,6 +146,15 @@ pub async fn count_matching(store: &Store, filter: &OrganizationFilter) -> Store
     store.fetch_count(&filtered(store, "SELECT COUNT(*)", filter)).await
 }
 
+/// Organizations with the given keys; unknown keys are absent.
+pub async fn by_keys(store: &Store, keys: &[String]) -> StoreResult<Vec<Organization>> {
+    let mut sql = Sql::new("");
+    let list = store.backend().text_list(sql.next_index());
+    sql.arg(json_list(keys));
+    sql.push(&format!("SELECT {COLUMNS} FROM organizations o WHERE o.key IN ({list})"));
+    convert(store.fetch_all(&sql).await?)
+}
+
 /// The organization with this key, if any.
 pub async fn by_key(store: &Store, key: &str) -> StoreResult<Option<Organization>> {
     let mut sql = Sql::new("");

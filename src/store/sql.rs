@@ -101,11 +101,6 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
-    /// The statement text up to the first occurrence of `marker` (all of it if absent).
-    pub fn text_before(&self, marker: &str) -> String {
-        self.text.split(marker).next().unwrap_or_default().to_owned()
-    }
-
     /// Index the next argument will get, for dialect fragments that name their placeholder.
     pub fn next_index(&self) -> u8 {
         u8::try_from(self.args.len() + 1).expect("fewer than 255 arguments per statement")

@@ -18,6 +18,7 @@ on_both_backends!(
     grants_expire_and_revoke_at_once,
     search_finds_chinese_substrings_in_a_sensible_order,
     writes_need_contribute_and_refusals_write_nothing,
+    listing_libraries_costs_the_same_statements_for_two_or_nine,
 );
 
 fn resource(key: &str, name: &str, tags: &[&str], contact: bool) -> Resource {
@@ -370,4 +371,18 @@ async fn writes_need_contribute_and_refusals_write_nothing(app: TestApp) {
     let gone =
         app.data_as(Some(&owner), r#"{ resources(filter: { search: "上门服务" }) { totalCount } }"#, json!({})).await;
     assert_eq!(gone["resources"]["totalCount"], 0, "and removals");
+}
+
+async fn listing_libraries_costs_the_same_statements_for_two_or_nine(app: TestApp) {
+    let admin = crate::common::admin();
+    let query = "query($n: Int) { resourceLibraries(first: $n) { edges { node { key categories { name }
+        grants { permission } curator { name } ownerRegion { name } report { title } } } } }";
+    let mut counts = Vec::new();
+    for n in [2, 9] {
+        let before = app.store.statements();
+        let data = app.data_as(Some(&admin), query, json!({ "n": n })).await;
+        assert_eq!(data["resourceLibraries"]["edges"].as_array().unwrap().len(), n);
+        counts.push(app.store.statements() - before);
+    }
+    assert_eq!(counts[0], counts[1], "2 libraries took {} statements, 9 took {}", counts[0], counts[1]);
 }
