@@ -65,6 +65,17 @@ pub enum Command {
         /// The file.
         file: std::path::PathBuf,
     },
+    /// Fill the database with deterministic synthetic data (marked as such) for benchmarks.
+    GenData {
+        /// How much: one province, or the whole country (~1.1 million case rows).
+        #[arg(long, value_enum, default_value_t = crate::gendata::Scale::Province)]
+        scale: crate::gendata::Scale,
+        /// Seed of the generator: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Run the benchmark workloads (BENCHMARKS.md) against a running server.
+    Bench(crate::bench::BenchOptions),
     /// Bearer tokens for small deployments without an identity provider.
     #[command(subcommand)]
     Token(TokenCommand),

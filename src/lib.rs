@@ -4,12 +4,16 @@
 
 /// Bearer tokens: verification and issuing.
 pub mod auth;
+/// The benchmark workloads, driven against a running server.
+pub mod bench;
 /// Command line and environment configuration.
 pub mod config;
 /// Domain services: validation, authorization, aggregation; the demo dataset.
 pub mod domain;
 /// Errors as clients see them, with their `extensions.code`.
 pub mod error;
+/// Synthetic data at province or national scale, for benchmarks.
+pub mod gendata;
 /// The GraphQL schema, its objects and per-request DataLoaders.
 pub mod graphql;
 /// Routes, probes, request tracing and graceful shutdown.

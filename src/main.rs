@@ -42,6 +42,22 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
         }
+        Command::GenData { scale, seed } => {
+            let store = server::open_store(&cli.global).await?;
+            store.migrate().await?;
+            let started = std::time::Instant::now();
+            let generated = fulian_graph::gendata::generate(&store, scale, seed).await?;
+            for (table, rows) in &generated.rows {
+                println!("{table:>20}  {rows:>9} rows");
+            }
+            println!("synthetic report {:?} written in {:.1} s", generated.report_key, started.elapsed().as_secs_f64());
+            Ok(())
+        }
+        Command::Bench(options) => {
+            let outcomes = fulian_graph::bench::run(&options).await?;
+            println!("{}", fulian_graph::bench::table(&outcomes, options.connections));
+            Ok(())
+        }
         Command::ExportSchema => {
             print!("{}", graphql::sdl());
             Ok(())

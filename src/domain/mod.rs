@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod cache;
 pub mod dataset;
 pub mod figures;
 pub mod libraries;

@@ -12,6 +12,8 @@ use super::query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
 };
 use super::submission::{Known, ReportSubmission, fingerprint};
+use std::sync::Arc;
+
 use super::summary::{GroupBy, SummaryRow, SummaryScope, Window};
 use crate::error::{AppError, AppResult, Problem};
 use crate::store::aggregates::ResolvedScope;
@@ -22,7 +24,11 @@ use crate::store::{self, Store, StoreError};
 #[derive(Clone, Debug)]
 pub struct Services {
     store: Store,
+    aggregates: Arc<super::cache::AggregateCache>,
 }
+
+/// Summaries the aggregate cache holds at most (a summary is a few hundred bytes to a few KB).
+const AGGREGATE_CACHE_CAPACITY: usize = 4096;
 
 /// Longest accepted search text.
 const MAX_SEARCH_LEN: usize = 100;
@@ -96,7 +102,7 @@ pub struct OrganizationInput {
 impl Services {
     /// Services over a store.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { store, aggregates: Arc::new(super::cache::AggregateCache::new(AGGREGATE_CACHE_CAPACITY)) }
     }
 
     /// The underlying store (for health checks and tests).
@@ -533,6 +539,23 @@ impl Services {
         {
             return Err(AppError::bad_input("period.to", format!("{to} is before period.from {from}")));
         }
+        let version = store::contested::data_version(&self.store).await?;
+        let key = format!("{spec:?}|{scope:?}|{window:?}|{group:?}");
+        let cell = self.aggregates.cell(&key, version);
+        let rows = cell
+            .get_or_try_init(|| async { self.summarize_uncached(spec, scope, window, group).await.map(Arc::new) })
+            .await?;
+        Ok(rows.as_ref().clone())
+    }
+
+    /// Computes a summary in SQL (see `summarize`, which caches).
+    async fn summarize_uncached(
+        &self,
+        spec: &crate::store::aggregates::Spec,
+        scope: &SummaryScope,
+        window: Window,
+        group: GroupBy,
+    ) -> AppResult<Vec<SummaryRow>> {
         let resolved = match (&scope.region, &scope.alliance) {
             (Some(code), None) => {
                 self.check_region_exists(code, "scope.region").await.map_err(|e| match e {
@@ -606,6 +629,22 @@ impl Services {
     ) -> AppResult<(Page<crate::store::figure_lists::JobFairRow>, i64)> {
         let total = if with_total { store::figure_lists::count_job_fairs(&self.store, filter).await? } else { 0 };
         Ok((store::figure_lists::job_fairs(&self.store, filter, page).await?, total))
+    }
+
+    /// The first job fairs of each region (held or co-hosted), and how many each has when asked.
+    pub async fn job_fairs_of_regions(
+        &self,
+        regions: &[String],
+        page: &PageRequest<i64>,
+        with_total: bool,
+    ) -> AppResult<(Vec<(String, crate::store::figure_lists::JobFairRow)>, Vec<(String, i64)>)> {
+        let rows = store::figure_lists::job_fairs_of_regions(&self.store, regions, page.first, page.after).await?;
+        let totals = if with_total {
+            store::figure_lists::count_job_fairs_of_regions(&self.store, regions).await?
+        } else {
+            Vec::new()
+        };
+        Ok((rows, totals))
     }
 
     /// A page of case statistics matching a checked filter.

@@ -130,6 +130,7 @@ pub fn case_spec(category: Option<CaseCategory>) -> Spec {
         has_alliance: false,
         has_part_of: true,
         subsets_by_key: true,
+        fast_path: true,
     }
 }
 
@@ -152,6 +153,7 @@ pub fn job_fair_spec() -> Spec {
         has_alliance: true,
         has_part_of: false,
         subsets_by_key: false,
+        fast_path: true,
     }
 }
 
@@ -167,6 +169,7 @@ pub fn organization_spec(kind: Option<OrganizationKind>) -> Spec {
         has_alliance: true,
         has_part_of: true,
         subsets_by_key: false,
+        fast_path: false,
     }
 }
 
@@ -182,5 +185,6 @@ pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
         has_alliance: true,
         has_part_of: true,
         subsets_by_key: false,
+        fast_path: false,
     }
 }

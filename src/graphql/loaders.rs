@@ -19,8 +19,9 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use crate::domain::Services;
 use crate::domain::libraries::Grant;
 use crate::domain::model::{Agreement, Alliance, Organization, Region, Report, Source, Subject};
+use crate::domain::query::{Page, PageRequest};
 use crate::error::AppError;
-use crate::store::figure_lists::{MetricFigureRow, OrganizationCountRow, PlanIndicatorRow};
+use crate::store::figure_lists::{JobFairRow, MetricFigureRow, OrganizationCountRow, PlanIndicatorRow};
 
 /// A loader failure, shared by every field that waited on the batch.
 #[derive(Clone, Debug)]
@@ -209,6 +210,14 @@ pub struct CategoriesOf(pub i64);
 /// The sharing grants of a library.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct GrantsOf(pub i64);
+/// A page of the job fairs a region holds or co-hosts: (region, first, after, with total).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct JobFairsOfRegion {
+    pub region: String,
+    pub first: usize,
+    pub after: Option<i64>,
+    pub with_total: bool,
+}
 /// The sources of a record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct SourcesOf(pub Subject);
@@ -294,3 +303,31 @@ batch!(CategoriesOf: i64 => Vec<(i64, Option<i64>, String)>, |s, keys| {
 batch!(GrantsOf: i64 => Vec<Grant>, |s, keys| {
     grouped(s.grants_of(&keys).await?.into_iter().map(|g| (GrantsOf(g.library_id), g)))
 });
+
+impl Loader<JobFairsOfRegion> for Batch {
+    type Value = (Page<JobFairRow>, i64);
+    type Error = LoadError;
+    async fn load(&self, keys: &[JobFairsOfRegion]) -> Result<HashMap<JobFairsOfRegion, Self::Value>, LoadError> {
+        // Keys of one query level share their page arguments: one statement per distinct page.
+        let mut pages: HashMap<(usize, Option<i64>, bool), Vec<String>> = HashMap::new();
+        for k in keys {
+            pages.entry((k.first, k.after, k.with_total)).or_default().push(k.region.clone());
+        }
+        let mut out = HashMap::new();
+        for ((first, after, with_total), regions) in pages {
+            let page = PageRequest { first, after };
+            let (rows, totals) = self.services.job_fairs_of_regions(&regions, &page, with_total).await?;
+            let mut rows = grouped(rows);
+            let totals: HashMap<String, i64> = totals.into_iter().collect();
+            for region in regions {
+                let items = rows.remove(&region).unwrap_or_default();
+                let total = totals.get(&region).copied().unwrap_or(0);
+                out.insert(
+                    JobFairsOfRegion { region: region.clone(), first, after, with_total },
+                    (Page::from_overfetch(items, first), total),
+                );
+            }
+        }
+        Ok(out)
+    }
+}

@@ -3,13 +3,17 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::alliance::AllianceNode;
-use super::connection::{RegionConnection, wants_total};
+use super::connection::{JobFairConnection, RegionConnection, wants_total};
+use super::figure::JobFairNode;
 use super::ids::{self, NodeId};
-use super::loaders::{AlliancesOfRegion, AncestorsOfRegion, ChildrenOfRegion, Loaders, RegionByCode, SourcesOf};
+use super::loaders::{
+    AlliancesOfRegion, AncestorsOfRegion, ChildrenOfRegion, JobFairsOfRegion, Loaders, RegionByCode, SourcesOf,
+};
 use super::report::SourceNode;
 use crate::domain::model::{Region, RegionLevel, Subject, SubjectType};
-use crate::domain::query::{PageRequest, RegionFilter};
+use crate::domain::query::{Page, PageRequest, RegionFilter};
 use crate::domain::{Services, page_size};
+use crate::store::figure_lists::JobFairRow;
 
 /// The GraphQL `Region` object over a domain [`Region`].
 pub struct RegionNode(pub Region);
@@ -83,6 +87,26 @@ impl RegionNode {
     ) -> Result<RegionConnection> {
         let filter = RegionFilter { level, ancestor: Some(self.0.code.clone()), ..RegionFilter::default() };
         region_page(ctx, filter, first, after).await
+    }
+
+    /// Job fairs this region held or co-hosted (not those of regions below it), by id, from
+    /// current report revisions. Batched: many regions' pages cost one statement.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
+    async fn job_fairs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
+    ) -> Result<JobFairConnection> {
+        let page = PageRequest { first: page_size(first, "first")?, after: ids::after::<i64>(after.as_deref())? };
+        let key = JobFairsOfRegion {
+            region: self.0.code.clone(),
+            first: page.first,
+            after: page.after,
+            with_total: wants_total(ctx),
+        };
+        let (items, total) = ctx.data::<Loaders>()?.one(key).await?.unwrap_or((Page::from_overfetch(Vec::new(), 0), 0));
+        Ok(JobFairConnection::new(items, page.after.is_some(), total, |r: &JobFairRow| r.id, JobFairNode))
     }
 
     /// Alliances this region is a direct member of.

@@ -254,6 +254,14 @@ async fn handle(
     }
 
     let request_document = document.clone();
+    super::metrics::operation(
+        match operation_type(document, name.as_deref()) {
+            Some(OperationType::Mutation) => "mutation",
+            Some(OperationType::Subscription) => "subscription",
+            _ => "query",
+        },
+        name.as_deref(),
+    );
     let (loaders, window) = Loaders::new(state.services.clone());
     let request = request.data(loaders).data(caller);
     // Unconstrained: tokio's cooperative budget would otherwise make the executor yield midway
@@ -511,6 +519,14 @@ fn with_code(mut error: ServerError, code: &str) -> ServerError {
 /// Writes a GraphQL response. Under the GraphQL response media type a request error (one that
 /// stopped execution before it began) has a 4xx status and no `data` entry.
 fn respond(media: MediaType, status: StatusCode, response: Response) -> HttpResponse {
+    if !response.errors.is_empty() {
+        super::metrics::errors(response.errors.iter().map(
+            |e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(code)) => code.as_str(),
+                _ => "INTERNAL",
+            },
+        ));
+    }
     let (status, omit_data) = match media {
         MediaType::GraphqlResponse => (status, status.is_client_error()),
         MediaType::Json => (if status == StatusCode::BAD_REQUEST { StatusCode::OK } else { status }, false),

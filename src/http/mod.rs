@@ -2,6 +2,7 @@
 
 mod graphql;
 mod health;
+pub mod metrics;
 mod rate_limit;
 pub mod shutdown;
 
@@ -157,6 +158,8 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::render))
+        .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
         .layer(body_limit);
     let router = match cors {

@@ -70,6 +70,9 @@ pub struct Spec {
     /// Whether subsets are breakdowns by the key (category): shown in their own group when
     /// grouping by key, left out otherwise.
     pub subsets_by_key: bool,
+    /// Whether the table keeps the `contested` flag (store::contested): then only contested
+    /// figures go through the rules, the rest count directly.
+    pub fast_path: bool,
 }
 
 /// One grouped row, before domain interpretation.
@@ -147,18 +150,22 @@ pub async fn summarize(
         wheres = wheres.join(" AND ")
     );
 
+    // With the flag, the rules compare contested figures among themselves only: a figure that
+    // could leave another out is contested too, by construction.
+    let pool = if spec.fast_path { "c" } else { "f" };
+
     // Rule 3: a figure of a region above (or of the alliance) for the same thing and period.
     let overlapping = "g.fs <= f.fe AND f.fs <= g.fe";
     let same_thing = format!("{} AND {}", b.same("g.k", "f.k"), b.same("g.k2", "f.k2"));
     // A region's own figure (not an organization's) also stands over its organizations' figures.
     let mut rules = vec![format!(
-        "NOT EXISTS (SELECT 1 FROM f g JOIN region_closure rc ON rc.ancestor = g.region_code \
+        "NOT EXISTS (SELECT 1 FROM {pool} g JOIN region_closure rc ON rc.ancestor = g.region_code \
          AND rc.descendant = f.region_code WHERE g.organization_id IS NULL AND g.id <> f.id \
          AND (rc.distance > 0 OR f.organization_id IS NOT NULL) AND {same_thing} AND {overlapping})"
     )];
     if spec.has_alliance && alliance.is_some() {
         rules.push(format!(
-            "(f.scope_alliance IS NOT NULL OR NOT EXISTS (SELECT 1 FROM f g WHERE g.scope_alliance IS NOT NULL \
+            "(f.scope_alliance IS NOT NULL OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE g.scope_alliance IS NOT NULL \
              AND {same_thing} AND {overlapping}))"
         ));
     }
@@ -171,12 +178,12 @@ pub async fn summarize(
     if spec.stock {
         // Rule 5: only the latest period end per unit and thing.
         rules.push(format!(
-            "NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} \
+            "NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} \
              AND COALESCE(g.fe, '0001-01-01') > COALESCE(f.fe, '0001-01-01'))"
         ));
         // Two reports stating the level at the same date: the more recent report's statement.
         rules.push(format!(
-            "NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} \
+            "NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} \
              AND COALESCE(g.fe, '0001-01-01') = COALESCE(f.fe, '0001-01-01') AND g.report_id > f.report_id)"
         ));
     } else {
@@ -195,18 +202,18 @@ pub async fn summarize(
             None => "(1 = 0)".to_owned(),
         };
         rules.push(format!(
-            "({f_match} OR NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
+            "({f_match} OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
              AND g.fs >= f.fs AND g.fe <= f.fe AND (g.fs > f.fs OR g.fe < f.fe)))",
             f_match = matches("f")
         ));
         rules.push(format!(
-            "({f_match} OR NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
+            "({f_match} OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
              AND {g_match} AND g.fs <= f.fs AND g.fe >= f.fe))",
             f_match = matches("f"),
             g_match = matches("g")
         ));
         rules.push(format!(
-            "NOT EXISTS (SELECT 1 FROM f g WHERE {same_unit} AND {same_thing} AND g.fs = f.fs AND g.fe = f.fe \
+            "NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.fs = f.fs AND g.fe = f.fe \
              AND (g.report_id > f.report_id OR (g.report_id = f.report_id AND g.id > f.id)))"
         ));
     }
@@ -295,16 +302,22 @@ pub async fn summarize(
     let order_by = if group.is_empty() { String::new() } else { format!(" ORDER BY {}", group.join(", ")) };
     let time_where =
         if time_filter.is_empty() { String::new() } else { format!(" WHERE {}", time_filter.join(" AND ")) };
+    let kept = if spec.fast_path {
+        "c AS (SELECT * FROM f WHERE f.contested), \
+         kept AS (SELECT * FROM f WHERE NOT f.contested UNION ALL SELECT * FROM c f WHERE {rules})"
+    } else {
+        "kept AS (SELECT * FROM f WHERE {rules})"
+    }
+    .replace("{rules}", &rules.join(" AND "));
     sql.push(&format!(
         "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}), \
          f AS ({candidates}), \
-         kept AS (SELECT * FROM f WHERE {rules}) \
+         {kept} \
          SELECT {region_key} AS region, {year_key} AS year, {quarter_key} AS quarter, {month_key} AS month, \
                 {key_key} AS key, {key2_key} AS key2, {measures}, {paired}, \
                 CAST({rank} AS BIGINT) AS qualifier_rank, COUNT(DISTINCT kept.region_code) AS reporting, \
                 {sources} AS sources \
          FROM kept{time_where}{group_by}{order_by}",
-        rules = rules.join(" AND "),
         measures = measures.join(", "),
         rank = b.greatest(&ranks),
         sources = b.concat_distinct("kept.report_id"),

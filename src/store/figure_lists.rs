@@ -128,6 +128,57 @@ pub async fn count_job_fairs(store: &Store, filter: &FigureFilter) -> StoreResul
     store.fetch_count(&filtered(store, "SELECT COUNT(*)", "job_fairs", filter)).await
 }
 
+/// The first `first + 1` job fairs (by id, after `after`) of each region: fairs the region
+/// holds itself or co-hosts, of current report revisions. One statement for every region.
+pub async fn job_fairs_of_regions(
+    store: &Store,
+    regions: &[String],
+    first: usize,
+    after: Option<i64>,
+) -> StoreResult<Vec<(String, JobFairRow)>> {
+    #[derive(FromRow)]
+    struct Ranked {
+        held_by: String,
+        #[sqlx(flatten)]
+        row: JobFairRow,
+    }
+    let b = store.backend();
+    let mut sql = Sql::new("");
+    let list = b.text_list(sql.next_index());
+    sql.arg(super::dialect::json_list(regions));
+    let after = match after {
+        Some(id) => format!(" AND t.id > {}", sql.arg(id)),
+        None => String::new(),
+    };
+    let limit = sql.arg(i64::try_from(first + 1).unwrap_or(i64::MAX));
+    sql.push(&format!(
+        "SELECT * FROM (SELECT x.held_by, {FAIR_COLUMNS}, \
+         ROW_NUMBER() OVER (PARTITION BY x.held_by ORDER BY t.id) AS rn \
+         FROM (SELECT region_code AS held_by, id AS fair FROM job_fairs WHERE region_code IN ({list}) \
+               UNION SELECT region_code, job_fair_id FROM job_fair_hosts WHERE region_code IN ({list})) x \
+         JOIN job_fairs t ON t.id = x.fair JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+         WHERE 1 = 1{after}) ranked WHERE rn <= {limit} ORDER BY held_by, id"
+    ));
+    let rows: Vec<Ranked> = store.fetch_all(&sql).await?;
+    Ok(rows.into_iter().map(|r| (r.held_by, r.row)).collect())
+}
+
+/// How many job fairs each region holds or co-hosts (current report revisions).
+pub async fn count_job_fairs_of_regions(store: &Store, regions: &[String]) -> StoreResult<Vec<(String, i64)>> {
+    let b = store.backend();
+    let mut sql = Sql::new("");
+    let list = b.text_list(sql.next_index());
+    sql.arg(super::dialect::json_list(regions));
+    sql.push(&format!(
+        "SELECT x.held_by, COUNT(*) FROM \
+         (SELECT region_code AS held_by, id AS fair FROM job_fairs WHERE region_code IN ({list}) \
+          UNION SELECT region_code, job_fair_id FROM job_fair_hosts WHERE region_code IN ({list})) x \
+         JOIN job_fairs t ON t.id = x.fair JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+         GROUP BY x.held_by"
+    ));
+    store.fetch_all(&sql).await
+}
+
 /// A case statistic row.
 #[derive(Clone, Debug, FromRow)]
 pub struct CaseStatisticRow {

@@ -273,6 +273,8 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         ));
         metric_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
     }
+    // Which of the new figures compete with others (and which others they now compete with).
+    super::contested::mark_report(tx, report).await?;
     Ok(())
 }
 

@@ -7,6 +7,8 @@
 pub mod aggregates;
 pub mod alliances;
 pub mod audit;
+pub(crate) mod bulk;
+pub mod contested;
 pub mod dataset;
 pub mod dialect;
 pub mod figure_lists;
@@ -212,12 +214,25 @@ impl Store {
         self.statements.load(Ordering::Relaxed)
     }
 
+    /// Connections the pool holds, and how many of them are idle.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match &self.pool {
+            Pool::Sqlite(pool) => (pool.size(), pool.num_idle()),
+            Pool::Postgres(pool) => (pool.size(), pool.num_idle()),
+        }
+    }
+
     pub(crate) fn count_statement(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
     }
 }
 
 impl Store {
+    /// Refreshes the planner's statistics (after bulk loads).
+    pub async fn analyze(&self) -> StoreResult<()> {
+        self.execute_script("ANALYZE").await
+    }
+
     /// Runs SQL text as it is, possibly several statements (administration and tests only: no
     /// arguments can be bound).
     pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {

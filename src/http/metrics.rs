@@ -1,0 +1,164 @@
+//! Prometheus metrics at `/metrics`, in the text exposition format: HTTP requests and their
+//! latency by route, GraphQL operations by name, errors by `extensions.code`, SQL statements,
+//! the database pool, and the process's memory.
+//!
+//! The counters are process-wide (like a default registry): every router in the process adds
+//! to the same series.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::AppState;
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Series {
+    requests: BTreeMap<(String, String, u16), u64>,
+    latency: BTreeMap<String, Histogram>,
+    operations: BTreeMap<(String, String), u64>,
+    errors: BTreeMap<String, u64>,
+}
+
+static SERIES: LazyLock<Mutex<Series>> = LazyLock::new(Mutex::default);
+
+fn series() -> std::sync::MutexGuard<'static, Series> {
+    SERIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Counts one GraphQL operation (`kind` is query, mutation or subscription; name may be absent).
+pub fn operation(kind: &str, name: Option<&str>) {
+    *series().operations.entry((kind.to_owned(), name.unwrap_or("").to_owned())).or_default() += 1;
+}
+
+/// Counts errors of a response by their `extensions.code`.
+pub fn errors<'a>(codes: impl IntoIterator<Item = &'a str>) {
+    let mut s = series();
+    for code in codes {
+        *s.errors.entry(code.to_owned()).or_default() += 1;
+    }
+}
+
+fn observe(method: &str, route: &str, status: u16, latency: Duration) {
+    let mut s = series();
+    *s.requests.entry((method.to_owned(), route.to_owned(), status)).or_default() += 1;
+    let h = s.latency.entry(route.to_owned()).or_default();
+    let seconds = latency.as_secs_f64();
+    for (i, bound) in BUCKETS.iter().enumerate() {
+        if seconds <= *bound {
+            h.counts[i] += 1;
+        }
+    }
+    h.count += 1;
+    h.sum += seconds;
+}
+
+/// Middleware: counts every request by method, matched route and status, with its latency.
+pub async fn track(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    // Unmatched paths share one label, so scanners cannot grow the series without bound.
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
+    let response = next.run(request).await;
+    observe(&method, &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+fn escape(label: &str) -> String {
+    label.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+/// The current and peak resident set size of this process, in bytes (Linux; absent elsewhere).
+pub fn memory() -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// `GET /metrics`.
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::with_capacity(4096);
+    {
+        let s = series();
+        out.push_str("# HELP fulian_http_requests_total HTTP requests by method, route and status.\n");
+        out.push_str("# TYPE fulian_http_requests_total counter\n");
+        for ((method, route, status), n) in &s.requests {
+            let _ = writeln!(
+                out,
+                "fulian_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            );
+        }
+        out.push_str("# HELP fulian_http_request_duration_seconds HTTP request latency by route.\n");
+        out.push_str("# TYPE fulian_http_request_duration_seconds histogram\n");
+        for (route, h) in &s.latency {
+            let route = escape(route);
+            for (bound, n) in BUCKETS.iter().zip(h.counts) {
+                let _ = writeln!(
+                    out,
+                    "fulian_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "fulian_http_request_duration_seconds_bucket{{route=\"{route}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(out, "fulian_http_request_duration_seconds_sum{{route=\"{route}\"}} {}", h.sum);
+            let _ = writeln!(out, "fulian_http_request_duration_seconds_count{{route=\"{route}\"}} {}", h.count);
+        }
+        out.push_str(
+            "# HELP fulian_graphql_operations_total GraphQL operations executed, by type and operation name.\n",
+        );
+        out.push_str("# TYPE fulian_graphql_operations_total counter\n");
+        for ((kind, name), n) in &s.operations {
+            let _ = writeln!(out, "fulian_graphql_operations_total{{type=\"{kind}\",name=\"{}\"}} {n}", escape(name));
+        }
+        out.push_str("# HELP fulian_graphql_errors_total GraphQL errors returned, by extensions.code.\n");
+        out.push_str("# TYPE fulian_graphql_errors_total counter\n");
+        for (code, n) in &s.errors {
+            let _ = writeln!(out, "fulian_graphql_errors_total{{code=\"{}\"}} {n}", escape(code));
+        }
+    }
+    let store = state.services.store();
+    out.push_str("# HELP fulian_db_statements_total SQL statements issued (a transaction counts once).\n");
+    out.push_str("# TYPE fulian_db_statements_total counter\n");
+    let _ = writeln!(out, "fulian_db_statements_total {}", store.statements());
+    let (size, idle) = store.pool_usage();
+    out.push_str("# HELP fulian_db_pool_connections Pooled database connections by state.\n");
+    out.push_str("# TYPE fulian_db_pool_connections gauge\n");
+    let _ = writeln!(out, "fulian_db_pool_connections{{state=\"idle\"}} {idle}");
+    let _ = writeln!(out, "fulian_db_pool_connections{{state=\"in_use\"}} {}", (size as usize).saturating_sub(idle));
+    if let Some((rss, peak)) = memory() {
+        out.push_str("# HELP process_resident_memory_bytes Resident memory size in bytes.\n");
+        out.push_str("# TYPE process_resident_memory_bytes gauge\n");
+        let _ = writeln!(out, "process_resident_memory_bytes {rss}");
+        out.push_str(
+            "# HELP fulian_process_peak_resident_memory_bytes Peak resident memory size since start, in bytes.\n",
+        );
+        out.push_str("# TYPE fulian_process_peak_resident_memory_bytes gauge\n");
+        let _ = writeln!(out, "fulian_process_peak_resident_memory_bytes {peak}");
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], out)
+}
