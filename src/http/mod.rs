@@ -1,5 +1,6 @@
 //! The HTTP surface: routes, request tracing, graceful shutdown.
 
+mod graphiql;
 mod graphql;
 mod health;
 pub mod metrics;
@@ -16,7 +17,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
-use axum::response::{Html, Redirect};
+use axum::response::Redirect;
 use axum::routing::get;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -154,7 +155,9 @@ pub fn app(state: AppState) -> Router {
     let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphiql", get(graphiql))
+        .route(graphiql::PAGE_PATH, get(graphiql::page))
+        .route(graphiql::SCRIPT_PATH, get(graphiql::script))
+        .route(graphiql::STYLE_PATH, get(graphiql::style))
         .route("/", get(|| async { Redirect::temporary("/graphiql") }))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -197,10 +200,6 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-}
-
-async fn graphiql() -> Html<String> {
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").title("fulian-graph").finish())
 }
 
 /// CORS for the configured origins; none when no origin is configured (same-origin only).

@@ -8,6 +8,7 @@ mod alliances;
 mod dataset;
 mod errors;
 mod figures;
+mod graphiql;
 mod http;
 mod import;
 mod libraries;
