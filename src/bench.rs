@@ -290,7 +290,7 @@ fn graphql_body(query: &str, variables: serde_json::Value) -> Vec<u8> {
 /// The query of W1: 100 organizations, each with its region, the region's parent, and the
 /// region's first 5 job fairs.
 pub const W1: &str = "query W1 { organizations(first: 100) { edges { node { name region { name code parent { name } \
-                      jobFairs(first: 5) { edges { node { heldOn positionsOffered } } } } } } } }";
+                      jobFairs(first: 5) { edges { node { heldOn positionsOffered { value } } } } } } } } }";
 /// W2: one province's cases of one year by category and month.
 pub const W2: &str = "query W2($scope: ScopeInput!, $period: PeriodInput) { caseSummary(scope: $scope, period: $period, \
                       groupBy: [CATEGORY, MONTH]) { category year month received resolved qualifier coverage { reporting total } } }";
@@ -302,15 +302,16 @@ pub const W4: &str = "query W4 { resources(filter: { search: \"家政\" }, first
 const W5: &str = "mutation W5($input: ReportSubmissionInput!) { submitReport(input: $input) { status report { id } } }";
 
 /// W5's n-th submission: 50 monthly case figures of the editor's county, restating the
-/// generated ones. Submissions cycle through 8 report keys, so most are revisions that
-/// supersede the previous revision of the same report (an editor correcting a report).
+/// generated ones. Submissions cycle through 8 report keys (the same in every run), so they
+/// are revisions that supersede the previous revision of the same report (an editor
+/// correcting a report), as `run` only varies the figures.
 fn w5_input(run: u128, n: u64, region: &str, year: i32) -> serde_json::Value {
     let figures: Vec<_> = (0..50u64)
         .map(|i| {
             let month = (i % 12) as u32 + 1;
             let start = chrono::NaiveDate::from_ymd_opt(year, month, 1).expect("valid month");
             let end = start.checked_add_months(chrono::Months::new(1)).expect("valid month") - chrono::Days::new(1);
-            let received = ((n * 7 + i * 13) % 50) as i64 + 1;
+            let received = ((run as u64 + n * 7 + i * 13) % 50) as i64 + 1;
             json!({
                 "id": format!("c{i}"), "scope": { "region": region },
                 "period": { "start": start.to_string(), "end": end.to_string() },
@@ -321,7 +322,7 @@ fn w5_input(run: u128, n: u64, region: &str, year: i32) -> serde_json::Value {
         })
         .collect();
     json!({
-        "key": format!("bench-w5-{run}-{}", n % 8), "title": format!("基准测试写入 {n}（合成数据）"), "region": region,
+        "key": format!("bench-w5-{}-{}", region, n % 8), "title": format!("基准测试写入 {n}（合成数据）"), "region": region,
         "period": { "start": format!("{year}-01-01"), "end": format!("{year}-12-31") },
         "figures": { "caseStatistics": figures },
     })

@@ -438,6 +438,7 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
                 "resolved_q",
                 "people_aided",
                 "people_aided_q",
+                "contested",
             ],
             &progress,
         );
@@ -463,6 +464,8 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
                             "EXACT".into(),
                             aided.into(),
                             "EXACT".into(),
+                            // Settled below, before commit, by recomputing every flag.
+                            false.into(),
                         ])
                         .await?;
                 }
@@ -498,6 +501,7 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
                 "job_seekers_q",
                 "hires",
                 "hires_q",
+                "contested",
             ],
             &progress,
         );
@@ -535,6 +539,7 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
                     "EXACT".into(),
                     (rng.below(150) as i64).into(),
                     "EXACT".into(),
+                    false.into(),
                 ])
                 .await?;
         }
@@ -709,7 +714,9 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
         out.rows.push(resources.finish().await?);
     }
     progress.set_message("marking competing figures");
-    crate::store::contested::mark_report(&mut tx, report_id).await?;
+    // The planner needs the new tables' statistics for the set-based passes below.
+    tx.execute(&Sql::new("ANALYZE")).await?;
+    crate::store::contested::recompute_all(&mut tx).await?;
     progress.set_message("committing");
     tx.commit().await?;
     progress.finish_and_clear();

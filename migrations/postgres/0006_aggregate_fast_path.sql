@@ -43,6 +43,9 @@ WHERE region_code IS NOT NULL AND alliance_id IS NULL
           AND COALESCE(g.period_start, g.period_end) <= COALESCE(job_fairs.period_end, job_fairs.period_start)
           AND COALESCE(job_fairs.period_start, job_fairs.period_end) <= COALESCE(g.period_end, g.period_start));
 
+-- Dashboards select a region subtree and a window: the period index serves both.
+CREATE INDEX case_statistics_region_period ON case_statistics (region_code, period_start);
+
 CREATE TABLE data_version (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     version  BIGINT NOT NULL
@@ -63,3 +66,5 @@ CREATE TRIGGER metric_figures_version AFTER INSERT OR UPDATE OR DELETE ON metric
 CREATE TRIGGER alliance_members_version AFTER INSERT OR UPDATE OR DELETE ON alliance_members FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
 CREATE TRIGGER alliances_version AFTER INSERT OR UPDATE OR DELETE ON alliances FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
 CREATE TRIGGER region_closure_version AFTER INSERT OR UPDATE OR DELETE ON region_closure FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
+CREATE TRIGGER resource_libraries_version AFTER INSERT OR UPDATE OR DELETE ON resource_libraries FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();
+CREATE TRIGGER library_grants_version AFTER INSERT OR UPDATE OR DELETE ON library_grants FOR EACH STATEMENT EXECUTE FUNCTION bump_data_version();

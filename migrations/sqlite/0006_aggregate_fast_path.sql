@@ -43,6 +43,9 @@ WHERE region_code IS NOT NULL AND alliance_id IS NULL
           AND COALESCE(g.period_start, g.period_end) <= COALESCE(job_fairs.period_end, job_fairs.period_start)
           AND COALESCE(job_fairs.period_start, job_fairs.period_end) <= COALESCE(g.period_end, g.period_start));
 
+-- Dashboards select a region subtree and a window: the period index serves both.
+CREATE INDEX case_statistics_region_period ON case_statistics (region_code, period_start);
+
 CREATE TABLE data_version (
     id       INTEGER PRIMARY KEY CHECK (id = 1),
     version  BIGINT NOT NULL
@@ -74,3 +77,9 @@ CREATE TRIGGER alliances_version_delete AFTER DELETE ON alliances BEGIN UPDATE d
 CREATE TRIGGER region_closure_version_insert AFTER INSERT ON region_closure BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
 CREATE TRIGGER region_closure_version_update AFTER UPDATE ON region_closure BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
 CREATE TRIGGER region_closure_version_delete AFTER DELETE ON region_closure BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER resource_libraries_version_insert AFTER INSERT ON resource_libraries BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER resource_libraries_version_update AFTER UPDATE ON resource_libraries BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER resource_libraries_version_delete AFTER DELETE ON resource_libraries BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER library_grants_version_insert AFTER INSERT ON library_grants BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER library_grants_version_update AFTER UPDATE ON library_grants BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;
+CREATE TRIGGER library_grants_version_delete AFTER DELETE ON library_grants BEGIN UPDATE data_version SET version = version + 1 WHERE id = 1; END;

@@ -2,6 +2,7 @@
 //! here once per call; contact details are masked where the caller may not see them.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -25,6 +26,14 @@ pub struct ResourceFilter {
     pub shared_with_me: bool,
     /// Only the resource with this id.
     pub id: Option<i64>,
+}
+
+/// Libraries, grants and the alliances of each library's owner: the caller-independent part.
+#[derive(Debug)]
+pub struct LibraryBase {
+    libraries: Vec<Library>,
+    grants: Vec<Grant>,
+    owner_alliances: HashMap<i64, HashSet<i64>>,
 }
 
 /// The libraries, what the caller may do with each, all grants, and where the caller stands.
@@ -78,11 +87,18 @@ impl Services {
         Ok(Standing { regions, alliances })
     }
 
-    /// Every library with the caller's access to it, all grants, and the caller's standing.
-    pub async fn library_access(&self, caller: &Caller) -> AppResult<LibraryView> {
+    /// Every library, every grant, and the alliances each library's owner takes part in:
+    /// what access is computed from, read once per data version (every write to libraries,
+    /// grants, alliances or regions bumps it) and shared by all requests.
+    async fn library_base(&self) -> AppResult<Arc<LibraryBase>> {
+        let version = store::contested::data_version(self.store()).await?;
+        if let Some((v, base)) = self.library_base.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
+            && *v >= version
+        {
+            return Ok(base.clone());
+        }
         let libraries = store::libraries::all(self.store()).await?;
         let grants = store::libraries::grants(self.store()).await?;
-        let standing = self.standing(caller).await?;
         // The alliances of each owner region (through it or any region above it).
         let owners: Vec<String> = libraries
             .iter()
@@ -100,11 +116,10 @@ impl Services {
         for (code, alliance) in store::alliances::of_regions(self.store(), &all).await? {
             memberships.entry(code).or_default().insert(alliance.id);
         }
-        let now = Utc::now();
-        let map = libraries
+        let owner_alliances = libraries
             .iter()
             .map(|l| {
-                let owner_alliances: HashSet<i64> = match &l.owner {
+                let set: HashSet<i64> = match &l.owner {
                     Owner::Region(code) => lineage
                         .get(code)
                         .into_iter()
@@ -113,10 +128,29 @@ impl Services {
                         .collect(),
                     Owner::Alliance(_) => HashSet::new(),
                 };
-                (l.id, access(caller, &standing, l, &owner_alliances, &grants, now))
+                (l.id, set)
             })
             .collect();
-        Ok(LibraryView { libraries, access: map, grants, standing })
+        let base = Arc::new(LibraryBase { libraries, grants, owner_alliances });
+        *self.library_base.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, base.clone()));
+        Ok(base)
+    }
+
+    /// Every library with the caller's access to it, all grants, and the caller's standing.
+    pub async fn library_access(&self, caller: &Caller) -> AppResult<LibraryView> {
+        let base = self.library_base().await?;
+        let standing = self.standing(caller).await?;
+        let now = Utc::now();
+        let none = HashSet::new();
+        let map = base
+            .libraries
+            .iter()
+            .map(|l| {
+                let owner_alliances = base.owner_alliances.get(&l.id).unwrap_or(&none);
+                (l.id, access(caller, &standing, l, owner_alliances, &base.grants, now))
+            })
+            .collect();
+        Ok(LibraryView { libraries: base.libraries.clone(), access: map, grants: base.grants.clone(), standing })
     }
 
     /// The libraries the caller may read, by id; with `shared_with_me`, only those shared with

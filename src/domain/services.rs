@@ -25,7 +25,12 @@ use crate::store::{self, Store, StoreError};
 pub struct Services {
     store: Store,
     aggregates: Arc<super::cache::AggregateCache>,
+    /// Libraries, grants and owners' alliances at a data version (see `library_access`).
+    pub(super) library_base: Arc<std::sync::Mutex<Option<VersionedLibraryBase>>>,
 }
+
+/// The library base and the data version it was read at.
+pub(super) type VersionedLibraryBase = (i64, Arc<super::library_services::LibraryBase>);
 
 /// Summaries the aggregate cache holds at most (a summary is a few hundred bytes to a few KB).
 const AGGREGATE_CACHE_CAPACITY: usize = 4096;
@@ -102,7 +107,11 @@ pub struct OrganizationInput {
 impl Services {
     /// Services over a store.
     pub fn new(store: Store) -> Self {
-        Self { store, aggregates: Arc::new(super::cache::AggregateCache::new(AGGREGATE_CACHE_CAPACITY)) }
+        Self {
+            store,
+            aggregates: Arc::new(super::cache::AggregateCache::new(AGGREGATE_CACHE_CAPACITY)),
+            library_base: Arc::default(),
+        }
     }
 
     /// The underlying store (for health checks and tests).

@@ -131,6 +131,7 @@ pub fn case_spec(category: Option<CaseCategory>) -> Spec {
         has_part_of: true,
         subsets_by_key: true,
         fast_path: true,
+        periods_required: true,
     }
 }
 
@@ -154,6 +155,7 @@ pub fn job_fair_spec() -> Spec {
         has_part_of: false,
         subsets_by_key: false,
         fast_path: true,
+        periods_required: false,
     }
 }
 
@@ -170,6 +172,7 @@ pub fn organization_spec(kind: Option<OrganizationKind>) -> Spec {
         has_part_of: true,
         subsets_by_key: false,
         fast_path: false,
+        periods_required: false,
     }
 }
 
@@ -186,5 +189,6 @@ pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
         has_part_of: true,
         subsets_by_key: false,
         fast_path: false,
+        periods_required: false,
     }
 }

@@ -260,7 +260,10 @@ async fn handle(
             Some(OperationType::Subscription) => "subscription",
             _ => "query",
         },
-        name.as_deref(),
+        name.as_deref().or(match &document.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => ops.keys().next().map(|n| n.as_str()),
+            _ => None,
+        }),
     );
     let (loaders, window) = Loaders::new(state.services.clone());
     let request = request.data(loaders).data(caller);

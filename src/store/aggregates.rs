@@ -73,6 +73,8 @@ pub struct Spec {
     /// Whether the table keeps the `contested` flag (store::contested): then only contested
     /// figures go through the rules, the rest count directly.
     pub fast_path: bool,
+    /// Whether every row has both period columns (case statistics).
+    pub periods_required: bool,
 }
 
 /// One grouped row, before domain interpretation.
@@ -113,15 +115,21 @@ pub async fn summarize(
     let roots = b.text_list(sql.next_index());
     sql.arg(json_list(&scope.roots));
     let depth = if scope.include_descendants { "" } else { " AND distance = 0" };
-    let alliance = scope.alliance_id.map(|id| sql.arg(id));
+    // Bound only where the table has the column: PostgreSQL refuses an argument it is not asked for.
+    let alliance = scope.alliance_id.filter(|_| spec.has_alliance).map(|id| sql.arg(id));
     let key = spec.key_column.map_or("CAST(NULL AS TEXT)", |c| c);
     let key2 = spec.key2_column.map_or("CAST(NULL AS TEXT)", |c| c);
-    let start = "COALESCE(t.period_start, t.period_end)";
-    let end = "COALESCE(t.period_end, t.period_start)";
+    // Where periods are required the columns themselves, so the period index serves the window.
+    let (start, end) = if spec.periods_required {
+        ("t.period_start", "t.period_end")
+    } else {
+        ("COALESCE(t.period_start, t.period_end)", "COALESCE(t.period_end, t.period_start)")
+    };
 
     // The figures in scope and window, of current revisions.
     let mut wheres = vec![format!(
-        "(t.region_code IN (SELECT code FROM scope){})",
+        "({}{})",
+        b.in_set("t.region_code", "SELECT code FROM scope"),
         match (&alliance, spec.has_alliance) {
             (Some(a), true) => format!(" OR t.alliance_id = {a}"),
             _ => String::new(),
@@ -156,7 +164,11 @@ pub async fn summarize(
 
     // Rule 3: a figure of a region above (or of the alliance) for the same thing and period.
     let overlapping = "g.fs <= f.fe AND f.fs <= g.fe";
-    let same_thing = format!("{} AND {}", b.same("g.k", "f.k"), b.same("g.k2", "f.k2"));
+    // Equalities that treat nulls as equal and that hash joins can use (IS NOT DISTINCT FROM
+    // cannot be hashed): no key, region or id is '' or -1.
+    let same_text = |a: &str, b: &str| format!("COALESCE({a}, '') = COALESCE({b}, '')");
+    let same_id = |a: &str, b: &str| format!("COALESCE({a}, -1) = COALESCE({b}, -1)");
+    let same_thing = format!("{} AND {}", same_text("g.k", "f.k"), same_text("g.k2", "f.k2"));
     // A region's own figure (not an organization's) also stands over its organizations' figures.
     let mut rules = vec![format!(
         "NOT EXISTS (SELECT 1 FROM {pool} g JOIN region_closure rc ON rc.ancestor = g.region_code \
@@ -171,9 +183,9 @@ pub async fn summarize(
     }
     let same_unit = format!(
         "{} AND {} AND {}",
-        b.same("g.region_code", "f.region_code"),
-        b.same("g.scope_alliance", "f.scope_alliance"),
-        b.same("g.organization_id", "f.organization_id")
+        same_text("g.region_code", "f.region_code"),
+        same_id("g.scope_alliance", "f.scope_alliance"),
+        same_id("g.organization_id", "f.organization_id")
     );
     if spec.stock {
         // Rule 5: only the latest period end per unit and thing.
@@ -197,21 +209,25 @@ pub async fn summarize(
             }
             _ => None,
         };
-        let matches = |alias: &str| match &window_match {
-            Some((f_, t_)) => format!("({alias}.fs = {f_} AND {alias}.fe = {t_})"),
-            None => "(1 = 0)".to_owned(),
-        };
-        rules.push(format!(
-            "({f_match} OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
-             AND g.fs >= f.fs AND g.fe <= f.fe AND (g.fs > f.fs OR g.fe < f.fe)))",
-            f_match = matches("f")
-        ));
-        rules.push(format!(
-            "({f_match} OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
-             AND {g_match} AND g.fs <= f.fs AND g.fe >= f.fe))",
-            f_match = matches("f"),
-            g_match = matches("g")
-        ));
+        let finer = format!(
+            "NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.id <> f.id \
+             AND g.fs >= f.fs AND g.fe <= f.fe AND (g.fs > f.fs OR g.fe < f.fe))"
+        );
+        match &window_match {
+            // A figure of exactly the window stands; others give way to finer ones and to it.
+            Some((f_, t_)) => {
+                let matches = |alias: &str| format!("({alias}.fs = {f_} AND {alias}.fe = {t_})");
+                rules.push(format!("({} OR {finer})", matches("f")));
+                rules.push(format!(
+                    "({f_match} OR NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} \
+                     AND g.id <> f.id AND {g_match} AND g.fs <= f.fs AND g.fe >= f.fe))",
+                    f_match = matches("f"),
+                    g_match = matches("g")
+                ));
+            }
+            // Plain NOT EXISTS at the top of the condition: the planner makes it an anti-join.
+            None => rules.push(finer),
+        }
         rules.push(format!(
             "NOT EXISTS (SELECT 1 FROM {pool} g WHERE {same_unit} AND {same_thing} AND g.fs = f.fs AND g.fe = f.fe \
              AND (g.report_id > f.report_id OR (g.report_id = f.report_id AND g.id > f.id)))"

@@ -91,10 +91,13 @@ impl Backend {
     }
 
     /// A condition: `a` equals `b`, NULL counting as equal to NULL.
-    pub fn same(self, a: &str, b: &str) -> String {
+    /// `expr` is one of the values `subquery` yields. On PostgreSQL as `= ANY(ARRAY(…))`: the
+    /// set is computed first and the index on `expr` serves each value, where `IN (…)` would be
+    /// planned from a guessed set size (a seq scan of a million rows for a province).
+    pub fn in_set(self, expr: &str, subquery: &str) -> String {
         match self {
-            Self::Sqlite => format!("{a} IS {b}"),
-            Self::Postgres => format!("{a} IS NOT DISTINCT FROM {b}"),
+            Self::Sqlite => format!("{expr} IN ({subquery})"),
+            Self::Postgres => format!("{expr} = ANY(ARRAY({subquery}))"),
         }
     }
 

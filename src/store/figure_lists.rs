@@ -151,14 +151,26 @@ pub async fn job_fairs_of_regions(
         None => String::new(),
     };
     let limit = sql.arg(i64::try_from(first + 1).unwrap_or(i64::MAX));
-    sql.push(&format!(
-        "SELECT * FROM (SELECT x.held_by, {FAIR_COLUMNS}, \
-         ROW_NUMBER() OVER (PARTITION BY x.held_by ORDER BY t.id) AS rn \
-         FROM (SELECT region_code AS held_by, id AS fair FROM job_fairs WHERE region_code IN ({list}) \
-               UNION SELECT region_code, job_fair_id FROM job_fair_hosts WHERE region_code IN ({list})) x \
-         JOIN job_fairs t ON t.id = x.fair JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
-         WHERE 1 = 1{after}) ranked WHERE rn <= {limit} ORDER BY held_by, id"
-    ));
+    let held = "(SELECT id FROM job_fairs WHERE region_code = r.held_by \
+                 UNION ALL SELECT job_fair_id FROM job_fair_hosts WHERE region_code = r.held_by)";
+    sql.push(&match b {
+        // PostgreSQL: each region's page through its indexes, however many fairs there are.
+        super::Backend::Postgres => format!(
+            "SELECT r.held_by, t.* FROM (SELECT DISTINCT held_by FROM ({list}) AS l(held_by)) r \
+             CROSS JOIN LATERAL (SELECT {FAIR_COLUMNS} FROM job_fairs t \
+               JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+               WHERE t.id IN {held}{after} ORDER BY t.id LIMIT {limit}) t \
+             ORDER BY r.held_by, t.id"
+        ),
+        // SQLite (no LATERAL): rank every fair of the regions, keep each region's first.
+        super::Backend::Sqlite => format!(
+            "SELECT * FROM (SELECT r.held_by, {FAIR_COLUMNS}, \
+             ROW_NUMBER() OVER (PARTITION BY r.held_by ORDER BY t.id) AS rn \
+             FROM (SELECT DISTINCT value AS held_by FROM ({list})) r \
+             JOIN job_fairs t ON t.id IN {held} JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+             WHERE 1 = 1{after}) ranked WHERE rn <= {limit} ORDER BY held_by, id"
+        ),
+    });
     let rows: Vec<Ranked> = store.fetch_all(&sql).await?;
     Ok(rows.into_iter().map(|r| (r.held_by, r.row)).collect())
 }

@@ -246,9 +246,18 @@ struct KeyedRow {
     row: ResourceRow,
 }
 
+/// Cursor keys of one relevance tier lie in [tier × stride, (tier + 1) × stride).
+const RANK_STRIDE: i64 = 1_099_511_627_776;
+
 /// Builds the resource query: select list with its order key, then the filters. The search
 /// text is bound first so placeholders appear in the text in the order they are numbered.
 fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> (Sql, String) {
+    let (sql, order_key, _) = resource_query_ranked(store, select, q);
+    (sql, order_key)
+}
+
+/// [`resource_query`], also returning the relevance rank expression (0 name, 1 tags, 2 other).
+fn resource_query_ranked(store: &Store, select: &str, q: &ResourceQuery) -> (Sql, String, String) {
     let b = store.backend();
     let mut sql = Sql::new("");
     let rank = match &q.search {
@@ -263,7 +272,7 @@ fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> (Sql, Strin
         }
         None => "0".to_owned(),
     };
-    let order_key = format!("(({rank}) * 1099511627776 + r.id)");
+    let order_key = format!("(({rank}) * {RANK_STRIDE} + r.id)");
     sql.push(&select.replace("{order_key}", &order_key));
     sql.push(" FROM resources r WHERE (");
     let libs = b.int_list(sql.next_index());
@@ -315,7 +324,7 @@ fn resource_query(store: &Store, select: &str, q: &ResourceQuery) -> (Sql, Strin
             }
         }
     }
-    (sql, order_key)
+    (sql, order_key, rank)
 }
 
 /// One page of resources, with each one's order key (the cursor): by relevance when
@@ -325,15 +334,35 @@ pub async fn resources(
     q: &ResourceQuery,
     page: &PageRequest<i64>,
 ) -> StoreResult<Page<(i64, Resource)>> {
-    let (mut sql, order_key) =
-        resource_query(store, &format!("SELECT {RESOURCE_COLUMNS}, {{order_key}} AS order_key"), q);
-    if let Some(after) = page.after {
-        let a = sql.arg(after);
-        sql.push(&format!(" AND {order_key} > {a}"));
+    let wanted = page.first + 1;
+    let mut rows: Vec<KeyedRow> = Vec::new();
+    // Searching: relevance tiers in turn (name, tags, the rest), each in id order and stopping
+    // at the page size, so a common word does not rank every match, and later tiers run only
+    // when earlier ones leave the page short. Without search: one tier, by id.
+    let tiers: &[Option<i64>] = if q.search.is_some() { &[Some(0), Some(1), Some(2)] } else { &[None] };
+    for tier in tiers {
+        if rows.len() >= wanted {
+            break;
+        }
+        // A cursor past this tier skips it.
+        if let (Some(t), Some(after)) = (tier, page.after)
+            && after >= (t + 1) * RANK_STRIDE
+        {
+            continue;
+        }
+        let (mut sql, order_key, rank) =
+            resource_query_ranked(store, &format!("SELECT {RESOURCE_COLUMNS}, {{order_key}} AS order_key"), q);
+        if let Some(t) = tier {
+            sql.push(&format!(" AND ({rank}) = {t}"));
+        }
+        if let Some(after) = page.after {
+            let a = sql.arg(after);
+            sql.push(&format!(" AND {order_key} > {a}"));
+        }
+        let limit = sql.arg(i64::try_from(wanted - rows.len()).unwrap_or(i64::MAX));
+        sql.push(&format!(" ORDER BY r.id LIMIT {limit}"));
+        rows.extend(store.fetch_all::<KeyedRow>(&sql).await?);
     }
-    let limit = sql.arg(i64::try_from(page.first + 1).unwrap_or(i64::MAX));
-    sql.push(&format!(" ORDER BY order_key LIMIT {limit}"));
-    let rows: Vec<KeyedRow> = store.fetch_all(&sql).await?;
     let items =
         rows.into_iter().map(|r| Ok((r.order_key, Resource::try_from(r.row)?))).collect::<StoreResult<Vec<_>>>()?;
     Ok(Page::from_overfetch(items, page.first))

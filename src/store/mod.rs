@@ -153,7 +153,12 @@ impl Store {
                 Pool::Sqlite(pool)
             }
             Backend::Postgres => {
-                let mut connect = PgConnectOptions::from_str(&options.url)?;
+                // No JIT: it compiles each execution of a large plan anew (a second and more
+                // here), which an interactive service never wins back. Custom plans: a generic
+                // plan cannot see a search pattern's or a scope's selectivity (a text search
+                // then scans every resource).
+                let mut connect = PgConnectOptions::from_str(&options.url)?
+                    .options([("jit", "off"), ("plan_cache_mode", "force_custom_plan")]);
                 if let Some(schema) = &options.pg_schema {
                     connect = connect.options([("search_path", schema.as_str())]);
                 }

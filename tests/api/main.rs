@@ -18,4 +18,5 @@ mod organizations;
 mod protection;
 mod regions;
 mod reports;
+mod scale;
 mod schema;

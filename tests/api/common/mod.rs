@@ -101,6 +101,14 @@ impl TestApp {
         Self { router: app(state), store, pg_schema }
     }
 
+    /// A second service over the same database, as another replica behind a load balancer
+    /// would be: its own caches and loaders, the same data.
+    pub fn replica(&self) -> TestApp {
+        let state =
+            AppState::with_settings(Services::new(self.store.clone()), test_settings()).expect("valid settings");
+        Self { router: app(state), store: self.store.clone(), pg_schema: None }
+    }
+
     /// Sends a request through the router; returns the status, headers and body as JSON
     /// (or as a JSON string when the body is not JSON).
     pub async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
