@@ -46,6 +46,6 @@ if [ "$backend" = postgres ]; then
   echo "== floor: the same SQL through pgbench (8 clients, ${seconds}s)"
   for w in w1 w2; do
     printf '%s: ' "$w"
-    pgbench -n -c 8 -j 2 -T "$seconds" -f "bench/sql/$w.sql" "$pg/$db" 2>/dev/null | grep -E '^tps' | sed 's/ (without initial connection time)//'
+    PGOPTIONS='-c jit=off -c plan_cache_mode=force_custom_plan' pgbench -n -c 8 -j 2 -T "$seconds" -f "bench/sql/$w.sql" "$pg/$db" 2>/dev/null | grep -E '^tps' | sed 's/ (without initial connection time)//'
   done
 fi

@@ -319,7 +319,7 @@ pub async fn summarize(
     let time_where =
         if time_filter.is_empty() { String::new() } else { format!(" WHERE {}", time_filter.join(" AND ")) };
     let kept = if spec.fast_path {
-        "c AS (SELECT * FROM f WHERE f.contested), \
+        "c AS MATERIALIZED (SELECT * FROM f WHERE f.contested), \
          kept AS (SELECT * FROM f WHERE NOT f.contested UNION ALL SELECT * FROM c f WHERE {rules})"
     } else {
         "kept AS (SELECT * FROM f WHERE {rules})"
@@ -327,7 +327,7 @@ pub async fn summarize(
     .replace("{rules}", &rules.join(" AND "));
     sql.push(&format!(
         "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}), \
-         f AS ({candidates}), \
+         f AS MATERIALIZED ({candidates}), \
          {kept} \
          SELECT {region_key} AS region, {year_key} AS year, {quarter_key} AS quarter, {month_key} AS month, \
                 {key_key} AS key, {key2_key} AS key2, {measures}, {paired}, \

@@ -164,10 +164,11 @@ pub async fn job_fairs_of_regions(
         ),
         // SQLite (no LATERAL): rank every fair of the regions, keep each region's first.
         super::Backend::Sqlite => format!(
-            "SELECT * FROM (SELECT r.held_by, {FAIR_COLUMNS}, \
-             ROW_NUMBER() OVER (PARTITION BY r.held_by ORDER BY t.id) AS rn \
-             FROM (SELECT DISTINCT value AS held_by FROM ({list})) r \
-             JOIN job_fairs t ON t.id IN {held} JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+            "SELECT * FROM (SELECT x.held_by, {FAIR_COLUMNS}, \
+             ROW_NUMBER() OVER (PARTITION BY x.held_by ORDER BY t.id) AS rn \
+             FROM (SELECT region_code AS held_by, id AS fair FROM job_fairs WHERE region_code IN ({list}) \
+                   UNION SELECT region_code, job_fair_id FROM job_fair_hosts WHERE region_code IN ({list})) x \
+             JOIN job_fairs t ON t.id = x.fair JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
              WHERE 1 = 1{after}) ranked WHERE rn <= {limit} ORDER BY held_by, id"
         ),
     });
