@@ -4,6 +4,7 @@ pub mod alliance;
 pub mod audit;
 pub mod connection;
 pub mod dashboard;
+pub mod federation;
 pub mod figure;
 pub mod ids;
 pub mod library;
@@ -102,6 +103,7 @@ pub struct Query(
     dashboard::DashboardQuery,
     figure::FigureQuery,
     library::LibraryQuery,
+    federation::EntityQuery,
 );
 
 /// The root of every write. Mutations are only accepted over POST.
@@ -110,7 +112,9 @@ pub struct Mutation(OrganizationMutation, submission::SubmissionMutation, librar
 
 /// The schema with its types registered, before per-process data is attached.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription).register_output_type::<Node>()
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .register_output_type::<Node>()
+        .enable_federation()
 }
 
 /// The schema for a running service, with its query limits.

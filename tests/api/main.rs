@@ -7,6 +7,7 @@ mod access;
 mod alliances;
 mod dataset;
 mod errors;
+mod federation;
 mod figures;
 mod graphiql;
 mod http;
