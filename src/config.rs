@@ -165,6 +165,13 @@ pub struct SecurityOptions {
     /// Comma-separated origins browsers may call the API from, e.g. `https://dash.example.cn`; `*` for any.
     #[arg(long, env = "FULIAN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Persisted queries: `auto` (Apollo automatic persisted queries), `allowlist` (only the
+    /// manifest's operations run), or `off`.
+    #[arg(long, env = "FULIAN_PERSISTED_QUERIES", value_enum, default_value_t = crate::http::persisted::PersistedMode::Auto)]
+    pub persisted_queries: crate::http::persisted::PersistedMode,
+    /// Operations manifest (Apollo persisted query manifest JSON, or `{ "<sha256>": "<query>" }`).
+    #[arg(long, env = "FULIAN_PERSISTED_QUERIES_FILE")]
+    pub persisted_queries_file: Option<std::path::PathBuf>,
 }
 
 impl SecurityOptions {
@@ -195,6 +202,8 @@ impl SecurityOptions {
             rate_limit_burst: self.rate_limit_burst,
             introspection: self.introspection,
             cors_origins: self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+            persisted_queries: self.persisted_queries,
+            persisted_queries_file: self.persisted_queries_file.clone(),
         })
     }
 }

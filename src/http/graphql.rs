@@ -221,6 +221,10 @@ async fn handle(
         Ok(request) => request,
         Err(response) => return *response,
     };
+    if let Err(refused) = state.persisted.resolve(&mut request) {
+        let status = if refused.malformed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+        return request_error(media, status, refused.code, &refused.message);
+    }
     if request.query.trim().is_empty() {
         return request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request has no query");
     }

@@ -4,6 +4,7 @@ mod graphiql;
 mod graphql;
 mod health;
 pub mod metrics;
+pub mod persisted;
 mod rate_limit;
 pub mod shutdown;
 
@@ -56,6 +57,10 @@ pub struct HttpSettings {
     pub introspection: bool,
     /// Origins browsers may call the API from (CORS and cross-site checks); `*` for any.
     pub cors_origins: Vec<String>,
+    /// Automatic persisted queries, an allow-list, or neither.
+    pub persisted_queries: persisted::PersistedMode,
+    /// The operations manifest (required for the allow-list).
+    pub persisted_queries_file: Option<std::path::PathBuf>,
 }
 
 impl Default for HttpSettings {
@@ -73,6 +78,8 @@ impl Default for HttpSettings {
             rate_limit_burst: 60,
             introspection: true,
             cors_origins: Vec::new(),
+            persisted_queries: persisted::PersistedMode::Auto,
+            persisted_queries_file: None,
         }
     }
 }
@@ -104,6 +111,7 @@ pub struct AppState {
     verifier: Option<Arc<TokenVerifier>>,
     rate_limiter: Arc<RateLimiter>,
     schema_shape: Arc<graphql::SchemaShape>,
+    persisted: Arc<persisted::PersistedQueries>,
 }
 
 impl AppState {
@@ -122,6 +130,10 @@ impl AppState {
             verifier,
             rate_limiter: Arc::new(RateLimiter::new(settings.rate_limit_per_minute, settings.rate_limit_burst)),
             schema_shape: Arc::new(graphql::SchemaShape::from_sdl(&crate::graphql::sdl())),
+            persisted: Arc::new(persisted::PersistedQueries::load(
+                settings.persisted_queries,
+                settings.persisted_queries_file.as_deref(),
+            )?),
             settings: Arc::new(settings),
         })
     }

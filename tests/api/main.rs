@@ -16,6 +16,7 @@ mod libraries;
 mod mutations;
 mod n_plus_one;
 mod organizations;
+mod persisted;
 mod protection;
 mod regions;
 mod reports;
