@@ -51,7 +51,10 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
             "no token keys configured (FULIAN_JWT_SECRET, _PUBLIC_KEY_FILE or _JWKS_FILE): every write will be refused"
         );
     }
-    let router = app(AppState::with_settings(Services::new(store.clone()), settings)?);
+    let services = Services::new(store.clone());
+    // Subscribers here also hear of reports submitted on other replicas (PostgreSQL).
+    services.listen_for_events().await;
+    let router = app(AppState::with_settings(services, settings)?);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;

@@ -4,6 +4,7 @@ pub mod access;
 pub mod audit;
 pub mod cache;
 pub mod dataset;
+pub mod events;
 pub mod figures;
 pub mod libraries;
 mod library_services;

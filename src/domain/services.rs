@@ -27,6 +27,7 @@ pub struct Services {
     aggregates: Arc<super::cache::AggregateCache>,
     /// Libraries, grants and owners' alliances at a data version (see `library_access`).
     pub(super) library_base: Arc<std::sync::Mutex<Option<VersionedLibraryBase>>>,
+    events: Arc<super::events::EventBus>,
 }
 
 /// The library base and the data version it was read at.
@@ -111,6 +112,7 @@ impl Services {
             store,
             aggregates: Arc::new(super::cache::AggregateCache::new(AGGREGATE_CACHE_CAPACITY)),
             library_base: Arc::default(),
+            events: Arc::default(),
         }
     }
 
@@ -532,7 +534,63 @@ impl Services {
         audit.target(format!("report id={id} key={} revision={revision}", submission.key));
         audit.commit(tx).await?;
         let status = if revision == 1 { SubmitStatus::Created } else { SubmitStatus::Revised };
-        Ok(SubmitOutcome { report: self.report(id).await?, status })
+        let report = self.report(id).await?;
+        self.announce(&report, status).await;
+        Ok(SubmitOutcome { report, status })
+    }
+
+    /// Tells subscribers here and (PostgreSQL) on every replica that a report was submitted.
+    /// After the commit: a failure here is logged, never undoes the submission.
+    async fn announce(&self, report: &Report, status: SubmitStatus) {
+        let within = match &report.region_code {
+            Some(code) => match store::regions::ancestors_of(&self.store, std::slice::from_ref(code)).await {
+                Ok(list) => std::iter::once(code.clone()).chain(list.into_iter().map(|(_, r)| r.code)).collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the report's region lineage for its event");
+                    vec![code.clone()]
+                }
+            },
+            None => Vec::new(),
+        };
+        let event = super::events::ReportEvent {
+            origin: self.events.origin(),
+            report_id: report.id,
+            key: report.key.clone(),
+            title: report.title.clone(),
+            revision: report.revision,
+            status: if status == SubmitStatus::Created { "CREATED" } else { "REVISED" }.to_owned(),
+            region: report.region_code.clone(),
+            within,
+        };
+        self.events.publish(event.clone());
+        if let Err(error) = store::events::notify(&self.store, &event).await {
+            tracing::warn!(%error, "cannot notify other replicas of a submitted report");
+        }
+    }
+
+    /// This process's event bus (subscriptions read from it).
+    pub fn events(&self) -> &super::events::EventBus {
+        &self.events
+    }
+
+    /// On PostgreSQL: forwards other replicas' events to this process's subscribers, for as
+    /// long as the process runs (reconnecting after errors); returns once listening (or after
+    /// 5 s of trying, with a warning). Nothing to do on SQLite.
+    pub async fn listen_for_events(&self) {
+        let Some(listener) = store::events::Listener::new(&self.store) else { return };
+        let (events, origin) = (self.events.clone(), self.events.origin());
+        let (ready, listening) = tokio::sync::oneshot::channel();
+        tokio::spawn(listener.run(
+            move |event| {
+                if event.origin != origin {
+                    events.publish(event);
+                }
+            },
+            ready,
+        ));
+        if tokio::time::timeout(std::time::Duration::from_secs(5), listening).await.is_err() {
+            tracing::warn!("not yet listening for other replicas' events; still trying");
+        }
     }
 
     /// Runs a dashboard summary of `spec` over a scope and window.

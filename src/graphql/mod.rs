@@ -8,6 +8,7 @@ pub mod federation;
 pub mod figure;
 pub mod ids;
 pub mod library;
+pub mod live;
 pub mod loaders;
 pub mod organization;
 pub mod region;
@@ -15,7 +16,7 @@ pub mod report;
 pub mod scalars;
 pub mod submission;
 
-use async_graphql::{Context, EmptySubscription, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder};
+use async_graphql::{Context, ID, Interface, MergedObject, Object, Result, Schema, SchemaBuilder};
 
 use crate::domain::Services;
 use alliance::{AgreementNode, AllianceNode, AllianceQuery};
@@ -27,7 +28,7 @@ use region::{RegionNode, RegionQuery};
 use report::{ReportNode, ReportQuery};
 
 /// The schema type served by this service.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, live::Subscription>;
 
 /// Anything with a global ID, fetchable with `node(id:)`.
 #[derive(Interface)]
@@ -111,8 +112,8 @@ pub struct Query(
 pub struct Mutation(OrganizationMutation, submission::SubmissionMutation, library::LibraryMutation);
 
 /// The schema with its types registered, before per-process data is attached.
-pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
+    Schema::build(Query::default(), Mutation::default(), live::Subscription)
         .register_output_type::<Node>()
         .enable_federation()
 }

@@ -133,6 +133,45 @@ fn request_from_params(media: MediaType, params: GetParams) -> Result<Request, R
     Ok(request)
 }
 
+/// Subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws protocol).
+/// The token, if any, comes in the `connection_init` payload as `Authorization: Bearer …`
+/// (or `authToken`); cross-site pages are refused like for HTTP requests.
+pub async fn websocket(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    protocol: async_graphql_axum::GraphQLProtocol,
+    upgrade: axum::extract::WebSocketUpgrade,
+) -> HttpResponse {
+    if let Some(origin) = cross_site_origin(&headers, &state.settings.cors_origins) {
+        let message = format!("cross-site WebSocket from {origin} refused (not in FULIAN_CORS_ORIGINS)");
+        return request_error(MediaType::Json, StatusCode::FORBIDDEN, "FORBIDDEN", &message);
+    }
+    let schema = state.schema.clone();
+    upgrade
+        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = payload
+                        .get("Authorization")
+                        .or_else(|| payload.get("authorization"))
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                        .or_else(|| payload.get("authToken").and_then(|v| v.as_str()).map(|t| format!("Bearer {t}")));
+                    let mut headers = HeaderMap::new();
+                    if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
+                        headers.insert(header::AUTHORIZATION, value);
+                    }
+                    let caller = state.authenticate(&headers).map_err(async_graphql::Error::new)?;
+                    let mut data = async_graphql::Data::default();
+                    data.insert(caller);
+                    Ok(data)
+                })
+                .serve()
+        })
+        .into_response()
+}
+
 /// GraphQL over POST with a JSON body.
 pub async fn post(
     State(state): State<AppState>,

@@ -167,6 +167,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql/ws", get(graphql::websocket))
         .route(graphiql::PAGE_PATH, get(graphiql::page))
         .route(graphiql::SCRIPT_PATH, get(graphiql::script))
         .route(graphiql::STYLE_PATH, get(graphiql::style))

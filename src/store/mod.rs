@@ -11,6 +11,7 @@ pub(crate) mod bulk;
 pub mod contested;
 pub mod dataset;
 pub mod dialect;
+pub mod events;
 pub mod figure_lists;
 pub mod figures;
 pub mod libraries;

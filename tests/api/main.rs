@@ -13,6 +13,7 @@ mod graphiql;
 mod http;
 mod import;
 mod libraries;
+mod live;
 mod mutations;
 mod n_plus_one;
 mod organizations;

@@ -64,6 +64,8 @@ pub fn admin() -> String {
 pub struct TestApp {
     pub router: Router,
     pub store: Store,
+    /// The services behind the router (their event bus, caches).
+    pub services: Services,
     pg_schema: Option<(String, String)>,
 }
 
@@ -97,16 +99,17 @@ impl TestApp {
         };
         store.migrate().await.expect("migrate");
         server::load_demo_data_if_empty(&store).await.expect("load demo data");
-        let state = AppState::with_settings(Services::new(store.clone()), settings).expect("valid settings");
-        Self { router: app(state), store, pg_schema }
+        let services = Services::new(store.clone());
+        let state = AppState::with_settings(services.clone(), settings).expect("valid settings");
+        Self { router: app(state), store, services, pg_schema }
     }
 
     /// A second service over the same database, as another replica behind a load balancer
     /// would be: its own caches and loaders, the same data.
     pub fn replica(&self) -> TestApp {
-        let state =
-            AppState::with_settings(Services::new(self.store.clone()), test_settings()).expect("valid settings");
-        Self { router: app(state), store: self.store.clone(), pg_schema: None }
+        let services = Services::new(self.store.clone());
+        let state = AppState::with_settings(services.clone(), test_settings()).expect("valid settings");
+        Self { router: app(state), store: self.store.clone(), services, pg_schema: None }
     }
 
     /// Sends a request through the router; returns the status, headers and body as JSON
