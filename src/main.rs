@@ -9,7 +9,8 @@ use fulian_graph::{auth, graphql, server, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    telemetry::init(&cli.global.log, cli.global.log_format)?;
+    // Kept to the end: dropping it flushes the spans still to be exported.
+    let _telemetry = telemetry::init(&cli.global.log, cli.global.log_format)?;
     match cli.command.unwrap_or_else(|| Command::Serve(ServeOptions::from_env())) {
         Command::Serve(options) => server::serve(&cli.global, &options).await,
         Command::Migrate => {

@@ -10,6 +10,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
+use tracing::Instrument as _;
 
 use super::AppState;
 use crate::graphql::loaders::Loaders;
@@ -297,22 +298,31 @@ async fn handle(
     }
 
     let request_document = document.clone();
-    super::metrics::operation(
-        match operation_type(document, name.as_deref()) {
-            Some(OperationType::Mutation) => "mutation",
-            Some(OperationType::Subscription) => "subscription",
-            _ => "query",
-        },
-        name.as_deref().or(match &document.operations {
-            DocumentOperations::Multiple(ops) if ops.len() == 1 => ops.keys().next().map(|n| n.as_str()),
+    // The operation's name: asked for, or the only operation's own.
+    let op_name = name
+        .clone()
+        .or(match &document.operations {
+            DocumentOperations::Multiple(ops) if ops.len() == 1 => ops.keys().next().map(|n| n.to_string()),
             _ => None,
-        }),
-    );
+        })
+        .unwrap_or_default();
+    let kind = match operation_type(document, name.as_deref()) {
+        Some(OperationType::Mutation) => "mutation",
+        Some(OperationType::Subscription) => "subscription",
+        _ => "query",
+    };
+    super::metrics::operation(kind, Some(op_name.as_str()));
     let (loaders, window) = Loaders::new(state.services.clone());
     let request = request.data(loaders).data(caller);
     // Unconstrained: tokio's cooperative budget would otherwise make the executor yield midway
     // through a list's fields, splitting one DataLoader batch into several.
-    let execution = tokio::task::unconstrained(window.run(state.schema.execute(request)));
+    let span = tracing::info_span!(
+        "graphql",
+        otel.name = %format!("{kind} {op_name}").trim_end(),
+        graphql.operation.type = kind,
+        graphql.operation.name = %op_name,
+    );
+    let execution = tokio::task::unconstrained(window.run(state.schema.execute(request)).instrument(span));
     let Ok(mut response) = tokio::time::timeout(state.settings.request_timeout, execution).await else {
         return request_error(
             media,

@@ -196,12 +196,22 @@ pub fn app(state: AppState) -> Router {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default()
                         .to_owned();
-                    tracing::info_span!("http", method = %request.method(), route, request_id, status = tracing::field::Empty)
+                    tracing::info_span!(
+                        "http",
+                        otel.name = %format!("{} {route}", request.method()),
+                        otel.kind = "server",
+                        method = %request.method(),
+                        route,
+                        request_id,
+                        status = tracing::field::Empty,
+                        http.response.status_code = tracing::field::Empty,
+                    )
                 })
                 .on_request(())
                 .on_response(|response: &axum::response::Response, latency: Duration, span: &Span| {
                     let status = response.status();
                     span.record("status", status.as_u16());
+                    span.record("http.response.status_code", status.as_u16());
                     let latency_ms = latency.as_secs_f64() * 1000.0;
                     if status.is_server_error() {
                         tracing::error!(status = status.as_u16(), latency_ms, "request failed");

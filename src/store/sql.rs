@@ -8,7 +8,23 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
+use tracing::Instrument as _;
+
 use super::{PoolRef, Store, StoreResult, on_pool};
+
+/// A span for one SQL statement (exported as an OpenTelemetry client span when tracing).
+fn sql_span(backend: super::Backend, sql: &Sql) -> tracing::Span {
+    let text = sql.text.trim_start();
+    let verb = text.split_whitespace().next().unwrap_or("SQL").to_ascii_uppercase();
+    let statement: String = text.chars().take(500).collect();
+    tracing::info_span!(
+        "sql",
+        otel.name = %format!("{verb} ({})", backend.name()),
+        otel.kind = "client",
+        db.system = if backend == super::Backend::Sqlite { "sqlite" } else { "postgresql" },
+        db.statement = %statement,
+    )
+}
 
 /// One bound value.
 #[derive(Clone, Debug)]
@@ -138,23 +154,32 @@ impl<T> AnyRow for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'
 impl Store {
     /// Runs a query and decodes every row.
     pub(crate) async fn fetch_all<T: AnyRow>(&self, sql: &Sql) -> StoreResult<Vec<T>> {
-        Ok(
-            on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_all(pool).await?),
-        )
+        let run = async {
+            Ok(
+                on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_all(pool).await?),
+            )
+        };
+        run.instrument(sql_span(self.backend(), sql)).await
     }
 
     /// Runs a query expected to return at most one row.
     pub(crate) async fn fetch_optional<T: AnyRow>(&self, sql: &Sql) -> StoreResult<Option<T>> {
-        Ok(
-            on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_optional(pool).await?),
-        )
+        let run = async {
+            Ok(
+                on_pool!(self, pool => bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_optional(pool).await?),
+            )
+        };
+        run.instrument(sql_span(self.backend(), sql)).await
     }
 
     /// Runs a query returning one integer (a count).
     pub(crate) async fn fetch_count(&self, sql: &Sql) -> StoreResult<i64> {
-        Ok(
-            on_pool!(self, pool => bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_one(pool).await?),
-        )
+        let run = async {
+            Ok(
+                on_pool!(self, pool => bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql).fetch_one(pool).await?),
+            )
+        };
+        run.instrument(sql_span(self.backend(), sql)).await
     }
 
     /// Starts a transaction; dropped without [`Tx::commit`], it rolls back.
@@ -176,6 +201,18 @@ pub(crate) enum Tx {
 impl Tx {
     /// Runs a statement; returns the number of rows it affected.
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
+        let span = sql_span(self.backend(), sql);
+        self.execute_unspanned(sql).instrument(span).await
+    }
+
+    fn backend(&self) -> super::Backend {
+        match self {
+            Self::Sqlite(_) => super::Backend::Sqlite,
+            Self::Postgres(_) => super::Backend::Postgres,
+        }
+    }
+
+    async fn execute_unspanned(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match self {
             Self::Sqlite(tx) => bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
                 .execute(&mut **tx)

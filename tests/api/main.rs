@@ -23,3 +23,4 @@ mod regions;
 mod reports;
 mod scale;
 mod schema;
+mod telemetry;
