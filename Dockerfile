@@ -2,7 +2,7 @@
 #
 # The build stage compiles the dependencies against stub sources first, so that layer is reused
 # until Cargo.toml or Cargo.lock change; a source change recompiles only fulian-graph itself.
-# The binary embeds the migrations and the demo dataset (data/*.json), so the runtime image holds
+# The binary embeds the migrations, the demo dataset (data/*.json) and the GraphiQL bundle, so the runtime image holds
 # the binary alone, on distroless (glibc, CA certificates, no shell), running as uid 10001.
 
 ARG RUST_VERSION=1.95
@@ -20,9 +20,11 @@ RUN mkdir src \
  && rm -rf src target/release/.fingerprint/fulian-graph-* target/release/deps/fulian_graph-* \
            target/release/deps/libfulian_graph-* target/release/fulian-graph*
 
-# 2. The application (migrations and data/ are compiled in by sqlx::migrate! and include_str!).
+# 2. The application (migrations, data/ and the GraphiQL bundle are compiled in by
+#    sqlx::migrate!, include_str! and include_bytes!).
 COPY migrations ./migrations
 COPY data ./data
+COPY assets/graphiql/graphiql.js assets/graphiql/graphiql.css ./assets/graphiql/
 COPY src ./src
 RUN cargo build --release --locked \
  && mkdir -p /out/data \

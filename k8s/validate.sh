@@ -45,3 +45,14 @@ python validate.py "${args[@]}" "${renders[@]}"
 echo "hadolint: Dockerfile"
 hadolint --no-color --failure-threshold warning ../Dockerfile
 echo "Dockerfile: hadolint clean"
+
+# Everything the binary compiles in must be in the image's build context: each file named by
+# include_str!/include_bytes! (and the migrations) must lie under a path the Dockerfile COPYs.
+missing=0
+for included in migrations/ $(grep -rhoE 'include_(str|bytes)!\("[^"]+"\)' ../src | sed -E 's/.*\("(\.\.\/)*([^"]+)"\)/\2/' | sort -u); do
+  if ! grep -E '^COPY ' ../Dockerfile | grep -qE "(^| )${included%%/*}(/| |$)|(^| )$included( |$)"; then
+    echo "Dockerfile: $included is compiled in but not copied into the build stage"; missing=1
+  fi
+done
+[ "$missing" = 0 ] && echo "Dockerfile: copies everything the binary compiles in"
+exit "$missing"
