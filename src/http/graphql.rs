@@ -587,11 +587,17 @@ fn respond(media: MediaType, status: StatusCode, response: Response) -> HttpResp
         MediaType::GraphqlResponse => (status, status.is_client_error()),
         MediaType::Json => (if status == StatusCode::BAD_REQUEST { StatusCode::OK } else { status }, false),
     };
-    let mut body = serde_json::to_value(&response).expect("a GraphQL response always serializes");
-    if omit_data && let Some(object) = body.as_object_mut() {
-        object.remove("data");
+    // Straight to bytes; only a response that must lose `data` goes through a JSON value.
+    let bytes = if omit_data {
+        let mut body = serde_json::to_value(&response).expect("a GraphQL response always serializes");
+        if let Some(object) = body.as_object_mut() {
+            object.remove("data");
+        }
+        serde_json::to_vec(&body)
+    } else {
+        serde_json::to_vec(&response)
     }
-    let bytes = serde_json::to_vec(&body).expect("JSON always serializes");
+    .expect("a GraphQL response always serializes");
     (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
 }
 
