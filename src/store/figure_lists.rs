@@ -151,15 +151,19 @@ pub async fn job_fairs_of_regions(
         None => String::new(),
     };
     let limit = sql.arg(i64::try_from(first + 1).unwrap_or(i64::MAX));
-    let held = "(SELECT id FROM job_fairs WHERE region_code = r.held_by \
-                 UNION ALL SELECT job_fair_id FROM job_fair_hosts WHERE region_code = r.held_by)";
     sql.push(&match b {
         // PostgreSQL: each region's page through its indexes, however many fairs there are.
+        // Each source walked in id order through its (region, id) index, stopping at the page.
         super::Backend::Postgres => format!(
             "SELECT r.held_by, t.* FROM (SELECT DISTINCT held_by FROM ({list}) AS l(held_by)) r \
-             CROSS JOIN LATERAL (SELECT {FAIR_COLUMNS} FROM job_fairs t \
-               JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
-               WHERE t.id IN {held}{after} ORDER BY t.id LIMIT {limit}) t \
+             CROSS JOIN LATERAL (SELECT {FAIR_COLUMNS} FROM job_fairs t WHERE t.id IN ( \
+                 (SELECT t.id FROM job_fairs t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+                  WHERE t.region_code = r.held_by{after} ORDER BY t.id LIMIT {limit}) \
+                 UNION \
+                 (SELECT t.id FROM job_fair_hosts h JOIN job_fairs t ON t.id = h.job_fair_id \
+                  JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL \
+                  WHERE h.region_code = r.held_by{after} ORDER BY h.job_fair_id LIMIT {limit})) \
+               ORDER BY t.id LIMIT {limit}) t \
              ORDER BY r.held_by, t.id"
         ),
         // SQLite (no LATERAL): rank every fair of the regions, keep each region's first.
