@@ -68,6 +68,16 @@ fn search_text(text: Option<String>, path: &str, problems: &mut Vec<Problem>) ->
     Some(text)
 }
 
+/// Whether a submission failed only because a concurrent one wrote the same report revision.
+fn is_revision_race(error: &AppError) -> bool {
+    let AppError::Internal(cause) = error else { return false };
+    matches!(
+        cause.downcast_ref::<StoreError>(),
+        Some(StoreError::Constraint { constraint, message })
+            if constraint.starts_with("reports") || message.contains("reports.")
+    )
+}
+
 fn problems_or<T>(problems: Vec<Problem>, value: T) -> AppResult<T> {
     if problems.is_empty() { Ok(value) } else { Err(AppError::BadUserInput(problems)) }
 }
@@ -476,7 +486,18 @@ impl Services {
     /// alliances their region takes part in).
     pub async fn submit_report(&self, caller: &Caller, submission: &ReportSubmission) -> AppResult<SubmitOutcome> {
         let mut audit = Audit::start(caller, "submitReport", format!("report key={}", submission.key));
-        let result = self.submit_report_audited(caller, submission, &mut audit).await;
+        // Two submissions of one report key at once both read the same current revision; the
+        // database lets one write it and refuses the other, which then starts over from the
+        // revision that won (and may find the content unchanged). Each lost race means another
+        // submission landed, so the bound only matters past 16 writers of one report at once.
+        let mut attempts = 0;
+        let result = loop {
+            let result = self.submit_report_audited(caller, submission, &mut audit).await;
+            match &result {
+                Err(error) if attempts < 16 && is_revision_race(error) => attempts += 1,
+                _ => break result,
+            }
+        };
         audit.finish(&self.store, result).await
     }
 

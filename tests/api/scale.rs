@@ -17,6 +17,7 @@ on_both_backends!(
     region_job_fairs_cost_the_same_statements_for_any_page,
     generated_data_is_marked_synthetic_and_summable,
     metrics_count_requests_statements_and_errors,
+    concurrent_revisions_of_one_report_all_land,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) { status } }"#;
@@ -338,4 +339,36 @@ async fn metrics_count_requests_statements_and_errors(app: TestApp) {
     assert!(value("fulian_http_request_duration_seconds_count{route=\"/graphql\"}") >= 2.0);
     assert!(value("fulian_db_statements_total") >= 1.0);
     assert!(value("process_resident_memory_bytes") > 1_000_000.0);
+}
+
+/// Editors revising one report at the same moment (found by W5): every submission lands as its
+/// own revision, none fails, exactly one revision is current.
+async fn concurrent_revisions_of_one_report_all_land(app: TestApp) {
+    let submissions = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            let input = json!({ "key": "fixture-race", "title": format!("Race {i}"), "region": "110112",
+                                "figures": { "caseStatistics": [case("c", "110112", "2033-01-01", "2033-01-31", "HOTLINE", i + 1)] } });
+            app.graphql_as(Some(&admin()), SUBMIT, json!({ "input": input })).await
+        }
+    });
+    let results = futures_util::future::join_all(submissions).await;
+    for body in &results {
+        assert!(body.get("errors").is_none(), "a concurrent revision failed: {body}");
+    }
+    let statuses: Vec<&str> = results.iter().map(|b| b["data"]["submitReport"]["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == "CREATED").count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == "REVISED").count(), 7, "{statuses:?}");
+    let current = app
+        .data(r#"{ reports(first: 100, filter: { includeSuperseded: true }) { edges { node { key revision isCurrent } } } }"#, json!({}))
+        .await;
+    let revisions: Vec<&Value> = current["reports"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["node"])
+        .filter(|n| n["key"] == "fixture-race")
+        .collect();
+    assert_eq!(revisions.len(), 8);
+    assert_eq!(revisions.iter().filter(|n| n["isCurrent"] == true).count(), 1);
 }
