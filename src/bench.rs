@@ -76,16 +76,15 @@ impl Outcome {
     }
 }
 
+/// The server's `host:port`, connected to and sent as `Host`.
 struct Target {
     host: String,
-    addr: String,
 }
 
 impl Target {
     fn parse(url: &str) -> anyhow::Result<Self> {
         let rest = url.strip_prefix("http://").ok_or_else(|| anyhow!("--url must start with http://"))?;
-        let host = rest.split('/').next().unwrap_or(rest).to_owned();
-        Ok(Self { addr: host.clone(), host })
+        Ok(Self { host: rest.split('/').next().unwrap_or(rest).to_owned() })
     }
 }
 
@@ -98,7 +97,7 @@ struct Connection {
 impl Connection {
     async fn open(target: &Target) -> anyhow::Result<Self> {
         let stream =
-            TcpStream::connect(&target.addr).await.with_context(|| format!("cannot connect to {}", target.addr))?;
+            TcpStream::connect(&target.host).await.with_context(|| format!("cannot connect to {}", target.host))?;
         stream.set_nodelay(true)?;
         Ok(Self { stream: BufReader::new(stream), host: target.host.clone() })
     }

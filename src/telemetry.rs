@@ -3,6 +3,8 @@
 //! collector: one span per HTTP request (`http`), per GraphQL operation (`graphql`) and per
 //! SQL statement (`sql`), nested as they ran.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -25,11 +27,21 @@ impl Drop for Telemetry {
     }
 }
 
+/// Whether spans are exported: per-statement SQL spans are only made then (they format the
+/// statement, which no log line needs).
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether an OpenTelemetry layer is installed.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
 /// The layer that turns `tracing` spans into OpenTelemetry spans of `provider`.
 pub fn otel_layer<S>(provider: &SdkTracerProvider) -> impl Layer<S> + use<S>
 where
     S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
 {
+    EXPORTING.store(true, Ordering::Relaxed);
     tracing_opentelemetry::layer().with_tracer(provider.tracer("fulian-graph"))
 }
 

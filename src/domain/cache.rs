@@ -55,14 +55,4 @@ impl AggregateCache {
         entries.insert(key.to_owned(), (version, cell.clone()));
         cell
     }
-
-    /// How many summaries are held.
-    pub fn len(&self) -> usize {
-        self.entries.lock().map_or(0, |e| e.len())
-    }
-
-    /// Whether no summary is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }

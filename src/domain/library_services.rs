@@ -91,7 +91,7 @@ impl Services {
     /// what access is computed from, read once per data version (every write to libraries,
     /// grants, alliances or regions bumps it) and shared by all requests.
     async fn library_base(&self) -> AppResult<Arc<LibraryBase>> {
-        let version = store::contested::data_version(self.store()).await?;
+        let version = store::data_version(self.store()).await?;
         if let Some((v, base)) = self.library_base.lock().unwrap_or_else(std::sync::PoisonError::into_inner).as_ref()
             && *v >= version
         {

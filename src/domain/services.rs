@@ -627,7 +627,7 @@ impl Services {
         {
             return Err(AppError::bad_input("period.to", format!("{to} is before period.from {from}")));
         }
-        let version = store::contested::data_version(&self.store).await?;
+        let version = store::data_version(&self.store).await?;
         let key = format!("{spec:?}|{scope:?}|{window:?}|{group:?}");
         let cell = self.aggregates.cell(&key, version);
         let rows = cell

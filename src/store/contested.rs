@@ -129,8 +129,3 @@ pub async fn count(store: &super::Store, table: &str) -> StoreResult<(i64, i64)>
     let all = store.fetch_count(&Sql::new(format!("SELECT COUNT(*) FROM {table}"))).await?;
     Ok((contested, all))
 }
-
-/// The data version: bumped (by triggers) with every write that can change an aggregate.
-pub async fn data_version(store: &super::Store) -> StoreResult<i64> {
-    store.fetch_count(&Sql::new("SELECT version FROM data_version WHERE id = 1")).await
-}

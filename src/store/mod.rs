@@ -247,6 +247,12 @@ impl Store {
     }
 }
 
+/// The data version: bumped by triggers (migration 0006) in the same transaction as every write
+/// that can change an aggregate or a library's access; caches are keyed by it.
+pub async fn data_version(store: &Store) -> StoreResult<i64> {
+    store.fetch_count(&sql::Sql::new("SELECT version FROM data_version WHERE id = 1")).await
+}
+
 /// Version and description of each migration of a set.
 pub type MigrationList = Vec<(i64, String)>;
 

@@ -14,6 +14,9 @@ use super::{PoolRef, Store, StoreResult, on_pool};
 
 /// A span for one SQL statement (exported as an OpenTelemetry client span when tracing).
 fn sql_span(backend: super::Backend, sql: &Sql) -> tracing::Span {
+    if !crate::telemetry::exporting() {
+        return tracing::Span::none();
+    }
     let text = sql.text.trim_start();
     let verb = text.split_whitespace().next().unwrap_or("SQL").to_ascii_uppercase();
     let statement: String = text.chars().take(500).collect();
