@@ -172,6 +172,10 @@ pub struct SecurityOptions {
     /// Operations manifest (Apollo persisted query manifest JSON, or `{ "<sha256>": "<query>" }`).
     #[arg(long, env = "FULIAN_PERSISTED_QUERIES_FILE")]
     pub persisted_queries_file: Option<std::path::PathBuf>,
+    /// Megabytes of query responses kept for repeated requests, served only while no write
+    /// has happened since (0 disables).
+    #[arg(long, env = "FULIAN_RESPONSE_CACHE_MB", default_value_t = 32)]
+    pub response_cache_mb: usize,
 }
 
 impl SecurityOptions {
@@ -204,6 +208,7 @@ impl SecurityOptions {
             cors_origins: self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
             persisted_queries: self.persisted_queries,
             persisted_queries_file: self.persisted_queries_file.clone(),
+            response_cache_bytes: self.response_cache_mb.saturating_mul(1024 * 1024),
         })
     }
 }

@@ -131,6 +131,15 @@ impl Services {
         &self.store
     }
 
+    /// The data version and the next grant expiry: the version is bumped in the same
+    /// transaction as every write to data a query can read (triggers, migrations 0006 and
+    /// 0008), and grants expiring are the one change to what a caller may see that comes
+    /// without a write. What was computed at a version is current while a reader still reads
+    /// that version, until that expiry.
+    pub async fn freshness(&self) -> AppResult<store::Freshness> {
+        Ok(store::freshness(&self.store, chrono::Utc::now()).await?)
+    }
+
     // ---- regions ------------------------------------------------------------------------------
 
     /// The region with this code; `NOT_FOUND` if none, `BAD_USER_INPUT` if the code is malformed.

@@ -33,6 +33,9 @@ struct Series {
     latency: BTreeMap<String, Histogram>,
     operations: BTreeMap<(String, String), u64>,
     errors: BTreeMap<String, u64>,
+    /// Cacheable queries answered from the response cache, and executed.
+    cache_hits: u64,
+    cache_misses: u64,
 }
 
 static SERIES: LazyLock<Mutex<Series>> = LazyLock::new(Mutex::default);
@@ -51,6 +54,16 @@ pub fn errors<'a>(codes: impl IntoIterator<Item = &'a str>) {
     let mut s = series();
     for code in codes {
         *s.errors.entry(code.to_owned()).or_default() += 1;
+    }
+}
+
+/// Counts a cacheable query: answered from the response cache (`hit`) or executed.
+pub fn response_cache(hit: bool) {
+    let mut s = series();
+    if hit {
+        s.cache_hits += 1;
+    } else {
+        s.cache_misses += 1;
     }
 }
 
@@ -140,6 +153,12 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         for (code, n) in &s.errors {
             let _ = writeln!(out, "fulian_graphql_errors_total{{code=\"{}\"}} {n}", escape(code));
         }
+        out.push_str(
+            "# HELP fulian_response_cache_total Cacheable queries answered from the response cache (hit) or executed (miss).\n",
+        );
+        out.push_str("# TYPE fulian_response_cache_total counter\n");
+        let _ = writeln!(out, "fulian_response_cache_total{{result=\"hit\"}} {}", s.cache_hits);
+        let _ = writeln!(out, "fulian_response_cache_total{{result=\"miss\"}} {}", s.cache_misses);
     }
     let store = state.services.store();
     out.push_str("# HELP fulian_db_statements_total SQL statements issued (a transaction counts once).\n");

@@ -6,6 +6,7 @@ mod health;
 pub mod metrics;
 pub mod persisted;
 mod rate_limit;
+pub mod response_cache;
 pub mod shutdown;
 
 use std::sync::Arc;
@@ -61,6 +62,8 @@ pub struct HttpSettings {
     pub persisted_queries: persisted::PersistedMode,
     /// The operations manifest (required for the allow-list).
     pub persisted_queries_file: Option<std::path::PathBuf>,
+    /// Bytes of query responses kept for repeated requests (see `response_cache`); 0 disables.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for HttpSettings {
@@ -80,6 +83,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             persisted_queries: persisted::PersistedMode::Auto,
             persisted_queries_file: None,
+            response_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -112,6 +116,7 @@ pub struct AppState {
     rate_limiter: Arc<RateLimiter>,
     schema_shape: Arc<graphql::SchemaShape>,
     persisted: Arc<persisted::PersistedQueries>,
+    response_cache: Arc<response_cache::ResponseCache>,
 }
 
 impl AppState {
@@ -134,6 +139,7 @@ impl AppState {
                 settings.persisted_queries,
                 settings.persisted_queries_file.as_deref(),
             )?),
+            response_cache: Arc::new(response_cache::ResponseCache::new(settings.response_cache_bytes)),
             settings: Arc::new(settings),
         })
     }

@@ -253,6 +253,30 @@ pub async fn data_version(store: &Store) -> StoreResult<i64> {
     store.fetch_count(&sql::Sql::new("SELECT version FROM data_version WHERE id = 1")).await
 }
 
+/// What a cached response stays valid for: the data version, and the earliest expiry after
+/// `now` of an unrevoked grant (access changes by itself then), read in one statement.
+pub async fn freshness(store: &Store, now: chrono::DateTime<chrono::Utc>) -> StoreResult<Freshness> {
+    let mut sql = sql::Sql::new("");
+    let p = sql.arg(now);
+    // The expiry as a column of a subquery (not an aggregate), so SQLite keeps its declared type.
+    sql.push(&format!(
+        "SELECT d.version, g.expires_at AS next_expiry FROM data_version d LEFT JOIN \
+         (SELECT expires_at FROM library_grants WHERE revoked_at IS NULL AND expires_at > {p} \
+          ORDER BY expires_at LIMIT 1) g ON 1 = 1 WHERE d.id = 1"
+    ));
+    let row: Option<Freshness> = store.fetch_optional(&sql).await?;
+    row.ok_or_else(|| StoreError::Corrupt("the data_version row is missing".to_owned()))
+}
+
+/// See [`freshness`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct Freshness {
+    /// The data version.
+    pub version: i64,
+    /// When a grant next expires, if one will.
+    pub next_expiry: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Version and description of each migration of a set.
 pub type MigrationList = Vec<(i64, String)>;
 

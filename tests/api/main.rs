@@ -21,6 +21,7 @@ mod persisted;
 mod protection;
 mod regions;
 mod reports;
+mod response_cache;
 mod scale;
 mod schema;
 mod telemetry;
