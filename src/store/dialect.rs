@@ -90,10 +90,24 @@ impl Backend {
         }
     }
 
-    /// A condition: `a` equals `b`, NULL counting as equal to NULL.
-    /// `expr` is one of the values `subquery` yields. On PostgreSQL as `= ANY(ARRAY(…))`: the
-    /// set is computed first and the index on `expr` serves each value, where `IN (…)` would be
-    /// planned from a guessed set size (a seq scan of a million rows for a province).
+    /// A condition: `a` equals `b`, NULL counting as equal to NULL, in a form a join can use.
+    ///
+    /// PostgreSQL hashes `=` but not `IS NOT DISTINCT FROM`, so there both sides are coalesced
+    /// to `none`, a value no row has. SQLite cannot hash; its automatic indexes (on a
+    /// materialized set, for one join) cover columns, not expressions, and `IS` can use them,
+    /// where coalesced sides made it compare every pair of rows.
+    pub fn same(self, a: &str, b: &str, none: &str) -> String {
+        match self {
+            Self::Sqlite => format!("{a} IS {b}"),
+            Self::Postgres => format!("COALESCE({a}, {none}) = COALESCE({b}, {none})"),
+        }
+    }
+
+    /// A condition: `expr` is one of the values `subquery` yields.
+    ///
+    /// On PostgreSQL as `= ANY(ARRAY(…))`: the set is computed first and the index on `expr`
+    /// serves each value, where `IN (…)` would be planned from a guessed set size (a seq scan
+    /// of a million rows for a province).
     pub fn in_set(self, expr: &str, subquery: &str) -> String {
         match self {
             Self::Sqlite => format!("{expr} IN ({subquery})"),
