@@ -721,7 +721,20 @@ pub async fn generate(store: &Store, scale: Scale, seed: u64) -> Result<Generate
     tx.commit().await?;
     progress.finish_and_clear();
     tracing::info!(seconds = started.elapsed().as_secs_f64(), "synthetic data committed; analysing tables");
-    store.analyze().await?;
+    store
+        .analyze(&[
+            "regions",
+            "region_closure",
+            "organizations",
+            "case_statistics",
+            "job_fairs",
+            "job_fair_hosts",
+            "resource_libraries",
+            "library_categories",
+            "library_grants",
+            "resources",
+        ])
+        .await?;
     Ok(out)
 }
 

@@ -682,9 +682,11 @@ impl Services {
             }
             _ => return Err(AppError::bad_input("scope", "give exactly one of region or alliance")),
         };
-        let rows = store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
-            .await?;
-        let sizes = store::aggregates::scope_sizes(&self.store, &resolved).await?;
+        // The sums and the scope's size are independent: read both at once.
+        let (rows, sizes) = tokio::try_join!(
+            store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping()),
+            store::aggregates::scope_sizes(&self.store, &resolved),
+        )?;
         let all: i64 = sizes.iter().map(|(_, n)| n).sum();
         Ok(rows
             .into_iter()

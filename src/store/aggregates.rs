@@ -156,6 +156,12 @@ fn statement(
     if let Some(to) = to {
         let p = sql.arg(Some(to));
         wheres.push(format!("{end} <= {p}"));
+        if spec.periods_required {
+            // Implied (a period never ends before it starts: a CHECK of the table), but it
+            // bounds the scan of the (region, period start) index to the window's years
+            // instead of everything from `from` on.
+            wheres.push(format!("{start} <= {p}"));
+        }
     }
     if let Some((column, value)) = &spec.only {
         let p = sql.arg(value.as_str());

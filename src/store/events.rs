@@ -15,8 +15,9 @@ pub async fn notify(store: &Store, event: &ReportEvent) -> StoreResult<()> {
         let payload = serde_json::to_string(event).map_err(|e| super::StoreError::Corrupt(e.to_string()))?;
         let mut sql = Sql::new("");
         let (c, p) = (sql.arg(CHANNEL), sql.arg(payload));
-        sql.push(&format!("SELECT pg_notify({c}, {p})"));
-        store.fetch_optional::<(String,)>(&sql).await?;
+        // pg_notify returns void, which no Rust type decodes: count its one row instead.
+        sql.push(&format!("SELECT COUNT(*) FROM (SELECT pg_notify({c}, {p})) AS sent"));
+        store.fetch_count(&sql).await?;
     }
     Ok(())
 }

@@ -185,11 +185,15 @@ impl Store {
         run.instrument(sql_span(self.backend(), sql)).await
     }
 
-    /// Starts a transaction; dropped without [`Tx::commit`], it rolls back.
+    /// Starts a (write) transaction; dropped without [`Tx::commit`], it rolls back.
+    ///
+    /// On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): a transaction that
+    /// read first and then wrote could not wait for another writer, and failed at once with
+    /// "database is locked" when one committed in between (found by W5 with two editors).
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         self.count_statement();
         Ok(match self.pool() {
-            PoolRef::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            PoolRef::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             PoolRef::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

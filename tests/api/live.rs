@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::common::{TestApp, admin, test_settings};
 use crate::on_both_backends;
 
-on_both_backends!(submissions_reach_subscribers_on_every_replica);
+on_both_backends!(submissions_reach_subscribers_on_every_replica, notifying_other_replicas_succeeds);
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) { status } }"#;
 
@@ -74,4 +74,20 @@ async fn submissions_reach_subscribers_on_every_replica(app: TestApp) {
     assert_eq!(next_about(&mut tianjin, &key).await, json!({ "key": key, "revision": 2 }));
     // And nothing more: the unchanged re-submission sent nothing.
     assert!(tokio::time::timeout(Duration::from_millis(300), next_about(&mut everything, &key)).await.is_err());
+}
+
+/// Sending an event reports success (PostgreSQL's `pg_notify` returns void, which once failed
+/// to decode after the notification had gone out, and logged a warning on every submission).
+async fn notifying_other_replicas_succeeds(app: TestApp) {
+    let event = fulian_graph::domain::events::ReportEvent {
+        origin: 1,
+        report_id: 1,
+        key: "notify-probe".into(),
+        title: "Notify probe".into(),
+        revision: 1,
+        status: "CREATED".into(),
+        region: None,
+        within: Vec::new(),
+    };
+    fulian_graph::store::events::notify(&app.store, &event).await.expect("the notification is sent");
 }
