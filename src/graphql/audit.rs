@@ -90,6 +90,10 @@ impl AuditQuery {
         #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
         #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
     ) -> Result<AuditEntryConnection> {
+        // Written on every mutation attempt without a data-version bump: never cached.
+        if let Ok(uncacheable) = ctx.data::<crate::http::response_cache::Uncacheable>() {
+            uncacheable.mark();
+        }
         let services = ctx.data::<Services>()?;
         let caller = ctx.data::<Caller>()?;
         let page = PageRequest { first: page_size(first, "first")?, after: ids::after::<i64>(after.as_deref())? };

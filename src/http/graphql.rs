@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response as HttpResponse};
 use tracing::Instrument as _;
 
 use super::AppState;
-use super::response_cache::{Entry, ResponseCache};
+use super::response_cache::{Entry, ResponseCache, Uncacheable};
 use crate::graphql::loaders::Loaders;
 
 /// The media type of GraphQL-over-HTTP responses.
@@ -335,15 +335,14 @@ async fn handle(
         _ => "query",
     };
     super::metrics::operation(kind, Some(op_name.as_str()));
-    // Queries are cached, but not the audit log (written without a version bump).
-    let cacheable = cache_key.is_some()
-        && kind == "query"
-        && !root_fields(document, name.as_deref()).iter().any(|f| f == "auditLog");
+    // Queries are cached, unless a resolver marks what it read as uncacheable (the audit log).
+    let cacheable = cache_key.is_some() && kind == "query";
     if cacheable && version.is_none() {
         version = state.services.freshness().await.ok();
     }
     let (loaders, window) = Loaders::new(state.services.clone());
-    let request = request.data(loaders).data(caller);
+    let uncacheable = Uncacheable::default();
+    let request = request.data(loaders).data(caller).data(uncacheable.clone());
     // Unconstrained: tokio's cooperative budget would otherwise make the executor yield midway
     // through a list's fields, splitting one DataLoader batch into several.
     let span = tracing::info_span!(
@@ -370,6 +369,7 @@ async fn handle(
     let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     if let (true, Some(key), Some(fresh)) = (cacheable, cache_key, version)
         && response.errors.is_empty()
+        && !uncacheable.is_marked()
     {
         super::metrics::response_cache(false);
         let body = Bytes::from(serde_json::to_vec(&response).expect("a GraphQL response always serializes"));

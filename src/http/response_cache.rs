@@ -28,6 +28,24 @@ use crate::domain::access::Caller;
 /// A request's identity in the cache: SHA-256 over its parts.
 pub type Key = [u8; 32];
 
+/// Request data a resolver marks when what it read must never be served from the cache
+/// (the audit log: written on every mutation attempt without a version bump). Decided by
+/// the resolvers that ran, so no shape of document (fragments, aliases) can get around it.
+#[derive(Clone, Debug, Default)]
+pub struct Uncacheable(Arc<std::sync::atomic::AtomicBool>);
+
+impl Uncacheable {
+    /// Marks the request's response as not to be cached.
+    pub fn mark(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether a resolver marked it.
+    pub fn is_marked(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// A response as sent, with what it is valid for.
 #[derive(Clone, Debug)]
 pub struct Entry {

@@ -68,6 +68,12 @@ async fn the_audit_log_and_failed_queries_are_always_executed(app: TestApp) {
     let refused = app.graphql_as(Some(&viewer), create, json!({})).await;
     assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN", "{refused}");
     assert_eq!(count(app.data_as(Some(&admin()), LOG, json!({})).await), before + 1);
+    // However the document reaches the field: behind nested fragments too.
+    let hidden = format!("{{ {}auditLog(first: 1) {{ totalCount }}{} }}", "... { ".repeat(9), " }".repeat(9));
+    let before = count(app.data_as(Some(&admin()), &hidden, json!({})).await);
+    assert_eq!(before, count(app.data_as(Some(&admin()), LOG, json!({})).await));
+    app.graphql_as(Some(&viewer), create, json!({})).await;
+    assert_eq!(count(app.data_as(Some(&admin()), &hidden, json!({})).await), before + 1);
 
     // A query that fails is executed every time.
     let missing = r#"{ region(code: "999999") { name } }"#;
