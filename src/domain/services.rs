@@ -1,6 +1,6 @@
 //! The domain services: every read and write of the GraphQL layer goes through here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 
@@ -25,10 +25,16 @@ use crate::store::{self, Store, StoreError};
 pub struct Services {
     store: Store,
     aggregates: Arc<super::cache::AggregateCache>,
+    /// The uncontested parts of summaries, each with the base version it was computed at
+    /// (see `summarize_in_parts`).
+    base_parts: Arc<std::sync::Mutex<HashMap<String, BasePart>>>,
     /// Libraries, grants and owners' alliances at a data version (see `library_access`).
     pub(super) library_base: Arc<std::sync::Mutex<Option<VersionedLibraryBase>>>,
     events: Arc<super::events::EventBus>,
 }
+
+/// The uncontested part of a summary and the base version it was computed at.
+type BasePart = (i64, Arc<Vec<store::aggregates::PartRow>>);
 
 /// The library base and the data version it was read at.
 pub(super) type VersionedLibraryBase = (i64, Arc<super::library_services::LibraryBase>);
@@ -121,6 +127,7 @@ impl Services {
         Self {
             store,
             aggregates: Arc::new(super::cache::AggregateCache::new(AGGREGATE_CACHE_CAPACITY)),
+            base_parts: Arc::default(),
             library_base: Arc::default(),
             events: Arc::default(),
         }
@@ -683,10 +690,15 @@ impl Services {
             _ => return Err(AppError::bad_input("scope", "give exactly one of region or alliance")),
         };
         // The sums and the scope's size are independent: read both at once.
-        let (rows, sizes) = tokio::try_join!(
-            store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping()),
-            store::aggregates::scope_sizes(&self.store, &resolved),
-        )?;
+        let rows = async {
+            if spec.fast_path {
+                self.summarize_in_parts(spec, &resolved, window, group.grouping()).await
+            } else {
+                store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
+                    .await
+            }
+        };
+        let (rows, sizes) = tokio::try_join!(rows, store::aggregates::scope_sizes(&self.store, &resolved))?;
         let all: i64 = sizes.iter().map(|(_, n)| n).sum();
         Ok(rows
             .into_iter()
@@ -699,6 +711,56 @@ impl Services {
                 SummaryRow::from_row(row, total)
             })
             .collect())
+    }
+
+    /// A summary of a table with the `contested` flag, in two parts: the contested figures
+    /// through the rules (few; every time), and the uncontested ones summed directly (the
+    /// bulk), reused while the base version — bumped by every write that changes what that
+    /// part reads (migration 0009) — stays the same. The contested statement reads the base
+    /// version in its own snapshot, and the parts are merged only when the uncontested one
+    /// was computed at that same version, so a sum never mixes two states of the data.
+    async fn summarize_in_parts(
+        &self,
+        spec: &crate::store::aggregates::Spec,
+        scope: &crate::store::aggregates::ResolvedScope,
+        window: Window,
+        grouping: crate::store::aggregates::Grouping,
+    ) -> crate::store::StoreResult<Vec<crate::store::aggregates::Row>> {
+        use crate::store::aggregates::{Part, merge, summarize, summarize_part};
+        let key = format!("{spec:?}|{scope:?}|{window:?}|{grouping:?}");
+        let (from, to) = (window.from, window.to);
+        for _ in 0..3 {
+            let (base, contested) =
+                summarize_part(&self.store, spec, scope, from, to, grouping, Part::Contested).await?;
+            let cached = self.lock_base_parts().get(&key).filter(|(b, _)| *b == base).map(|(_, rows)| rows.clone());
+            let uncontested = match cached {
+                Some(rows) => rows,
+                None => {
+                    let (at, rows) =
+                        summarize_part(&self.store, spec, scope, from, to, grouping, Part::Uncontested).await?;
+                    let rows = Arc::new(rows);
+                    let mut parts = self.lock_base_parts();
+                    if parts.len() >= AGGREGATE_CACHE_CAPACITY {
+                        parts.clear();
+                    }
+                    parts.insert(key.clone(), (at, rows.clone()));
+                    drop(parts);
+                    if at != base {
+                        // The uncontested figures changed between the two statements: again.
+                        continue;
+                    }
+                    rows
+                }
+            };
+            let all = contested.into_iter().chain(uncontested.iter().cloned());
+            return Ok(merge(self.store.backend(), grouping, all));
+        }
+        // Writes kept changing the uncontested figures: everything in one statement.
+        summarize(&self.store, spec, scope, from, to, grouping).await
+    }
+
+    fn lock_base_parts(&self) -> std::sync::MutexGuard<'_, HashMap<String, BasePart>> {
+        self.base_parts.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Checks a figure list filter's references.

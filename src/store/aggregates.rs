@@ -101,6 +101,151 @@ pub struct Row {
     pub sources: Option<String>,
 }
 
+/// Which figures a statement sums. A summary over a table with the `contested` flag can be
+/// computed in two parts: the uncontested figures (summed directly; the expensive part, which
+/// writes of contested figures do not change, so it is kept per base version) and the
+/// contested ones (through the rules; few). Each part is grouped down to (group, region,
+/// report), so that [`merge`] can count distinct regions and reports over both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Every figure, in one statement ([`summarize`]).
+    Whole,
+    /// Only uncontested figures.
+    Uncontested,
+    /// Only contested figures, through the rules.
+    Contested,
+}
+
+/// One row of a part: a group, one region and one report within it, and the base version the
+/// statement ran at (bumped by every write that changes the uncontested figures; migration
+/// 0009). A part with no rows still yields one row, with the version and no report.
+#[derive(Clone, Debug, FromRow)]
+pub struct PartRow {
+    pub base: i64,
+    pub region: Option<String>,
+    pub year: Option<i64>,
+    pub quarter: Option<i64>,
+    pub month: Option<i64>,
+    pub key: Option<String>,
+    pub key2: Option<String>,
+    pub unit_region: Option<String>,
+    pub unit_report: Option<i64>,
+    pub m0: Option<f64>,
+    pub m1: Option<f64>,
+    pub m2: Option<f64>,
+    pub m3: Option<f64>,
+    pub m4: Option<f64>,
+    pub m5: Option<f64>,
+    pub m0_paired: Option<f64>,
+    pub m1_paired: Option<f64>,
+    pub qualifier_rank: Option<i64>,
+}
+
+/// Runs one part of a summary of a table with the `contested` flag; returns the base version
+/// the statement saw and the part's rows.
+pub async fn summarize_part(
+    store: &Store,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    grouping: Grouping,
+    part: Part,
+) -> StoreResult<(i64, Vec<PartRow>)> {
+    debug_assert!(spec.fast_path && part != Part::Whole);
+    let sql = statement(store.backend(), spec, scope, from, to, grouping, part);
+    let rows: Vec<PartRow> = store.fetch_all(&sql).await?;
+    let base = rows.first().map_or(0, |r| r.base);
+    Ok((base, rows.into_iter().filter(|r| r.unit_report.is_some()).collect()))
+}
+
+/// The base version (see [`PartRow`]): for tests and diagnostics.
+pub async fn base_version(store: &Store) -> StoreResult<i64> {
+    store.fetch_count(&Sql::new("SELECT base_version FROM data_version WHERE id = 1")).await
+}
+
+/// Adds up part rows (of the same base version) into the rows [`summarize`] gives, in the same
+/// order: sums add, qualifiers take the worst, regions and reports count once per group.
+pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
+    use std::collections::{BTreeMap, BTreeSet};
+    type Group = (Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<String>);
+    #[derive(Default)]
+    struct Acc {
+        m: [Option<f64>; 8],
+        rank: i64,
+        regions: BTreeSet<String>,
+        reports: BTreeSet<i64>,
+    }
+    fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+        match (a, b) {
+            (Some(x), Some(y)) => Some(x + y),
+            (x, None) => x,
+            (None, y) => y,
+        }
+    }
+    let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
+    for p in parts {
+        let acc = groups.entry((p.region, p.year, p.quarter, p.month, p.key, p.key2)).or_default();
+        let values = [p.m0, p.m1, p.m2, p.m3, p.m4, p.m5, p.m0_paired, p.m1_paired];
+        for (sum, value) in acc.m.iter_mut().zip(values) {
+            *sum = add(*sum, value);
+        }
+        acc.rank = acc.rank.max(p.qualifier_rank.unwrap_or(0));
+        acc.regions.extend(p.unit_region);
+        acc.reports.extend(p.unit_report);
+    }
+    let grouped =
+        grouping.region || grouping.year || grouping.quarter || grouping.month || grouping.key || grouping.key2;
+    if !grouped && groups.is_empty() {
+        // Like an aggregate without GROUP BY over no rows: one row that says "nothing".
+        groups.insert(Default::default(), Acc::default());
+    }
+    let mut rows: Vec<Row> = groups
+        .into_iter()
+        .map(|((region, year, quarter, month, key, key2), acc)| Row {
+            region,
+            year,
+            quarter,
+            month,
+            key,
+            key2,
+            m0: acc.m[0],
+            m1: acc.m[1],
+            m2: acc.m[2],
+            m3: acc.m[3],
+            m4: acc.m[4],
+            m5: acc.m[5],
+            m0_paired: acc.m[6],
+            m1_paired: acc.m[7],
+            qualifier_rank: Some(acc.rank),
+            reporting: acc.regions.len() as i64,
+            sources: (!acc.reports.is_empty())
+                .then(|| acc.reports.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+        })
+        .collect();
+    // The order of `ORDER BY` over the group columns: nulls last on PostgreSQL, first on SQLite.
+    let nulls_last = backend == Backend::Postgres;
+    fn by<T: Ord>(a: &Option<T>, b: &Option<T>, nulls_last: bool) -> std::cmp::Ordering {
+        match (a, b) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) if nulls_last => std::cmp::Ordering::Greater,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) if nulls_last => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+        }
+    }
+    rows.sort_by(|a, b| {
+        by(&a.region, &b.region, nulls_last)
+            .then_with(|| by(&a.year, &b.year, nulls_last))
+            .then_with(|| by(&a.quarter, &b.quarter, nulls_last))
+            .then_with(|| by(&a.month, &b.month, nulls_last))
+            .then_with(|| by(&a.key, &b.key, nulls_last))
+            .then_with(|| by(&a.key2, &b.key2, nulls_last))
+    });
+    rows
+}
+
 /// Runs a summary.
 pub async fn summarize(
     store: &Store,
@@ -110,7 +255,7 @@ pub async fn summarize(
     to: Option<NaiveDate>,
     grouping: Grouping,
 ) -> StoreResult<Vec<Row>> {
-    let sql = statement(store.backend(), spec, scope, from, to, grouping);
+    let sql = statement(store.backend(), spec, scope, from, to, grouping, Part::Whole);
     let rows: Vec<Row> = store.fetch_all(&sql).await?;
     // Without grouping, an empty input still yields one row of nulls: keep it (it says "nothing").
     Ok(rows)
@@ -124,6 +269,7 @@ fn statement(
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     grouping: Grouping,
+    part: Part,
 ) -> Sql {
     let mut sql = Sql::new("");
     let roots = b.text_list(sql.next_index());
@@ -167,6 +313,11 @@ fn statement(
         let p = sql.arg(value.as_str());
         wheres.push(format!("t.{column} = {p}"));
     }
+    match part {
+        Part::Whole => {}
+        Part::Uncontested => wheres.push("NOT t.contested".to_owned()),
+        Part::Contested => wheres.push("t.contested".to_owned()),
+    }
     if spec.has_part_of && !(spec.subsets_by_key && grouping.key) {
         wheres.push("t.part_of IS NULL".to_owned());
     }
@@ -193,7 +344,9 @@ fn statement(
 
     // With the flag, the rules compare contested figures among themselves only: a figure that
     // could leave another out is contested too, by construction.
-    let pool = if spec.fast_path { "c" } else { "f" };
+    // (The contested part's candidates are all contested: the rules run over them as a whole.)
+    let two_sets = spec.fast_path && part == Part::Whole;
+    let pool = if two_sets { "c" } else { "f" };
 
     // Each rule is written as the set of figures it leaves out: a join of the pool with itself
     // on the equalities (same thing, same unit, a region above), computed once, which both
@@ -369,15 +522,40 @@ fn statement(
     // closure for every pair of figures of one thing. Its `CROSS JOIN` makes SQLite start from
     // the figures (a few closure rows each) instead of scanning the whole closure; PostgreSQL
     // plans it as any inner join.
-    let kept = format!(
-        "{contested}above AS MATERIALIZED (SELECT f.id, f.organization_id, f.fs, f.fe, f.k, f.k2, \
-         rc.ancestor, rc.distance FROM {pool} f CROSS JOIN region_closure rc WHERE rc.descendant = f.region_code), \
-         excluded(id) AS ({excluded}), \
-         kept AS ({uncontested}SELECT * FROM {pool} f WHERE f.id NOT IN (SELECT id FROM excluded))",
-        contested = if spec.fast_path { "c AS MATERIALIZED (SELECT * FROM f WHERE f.contested), " } else { "" },
-        uncontested = if spec.fast_path { "SELECT * FROM f WHERE NOT f.contested UNION ALL " } else { "" },
-        excluded = excluded.join(" UNION ALL ")
-    );
+    let kept = if part == Part::Uncontested {
+        // Uncontested figures always count: no rules.
+        "kept AS (SELECT * FROM f)".to_owned()
+    } else {
+        format!(
+            "{contested}above AS MATERIALIZED (SELECT f.id, f.organization_id, f.fs, f.fe, f.k, f.k2, \
+             rc.ancestor, rc.distance FROM {pool} f CROSS JOIN region_closure rc WHERE rc.descendant = f.region_code), \
+             excluded(id) AS ({excluded}), \
+             kept AS ({uncontested}SELECT * FROM {pool} f WHERE f.id NOT IN (SELECT id FROM excluded))",
+            contested = if two_sets { "c AS MATERIALIZED (SELECT * FROM f WHERE f.contested), " } else { "" },
+            uncontested = if two_sets { "SELECT * FROM f WHERE NOT f.contested UNION ALL " } else { "" },
+            excluded = excluded.join(" UNION ALL ")
+        )
+    };
+    if part != Part::Whole {
+        // Down to (group, region, report), with the base version read in the same statement
+        // (one snapshot); the left join keeps the version when the part is empty.
+        let mut by = group.clone();
+        by.extend(["unit_region", "unit_report"]);
+        sql.push(&format!(
+            "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}), \
+             f AS MATERIALIZED ({candidates}), \
+             {kept}, \
+             part AS (SELECT {region_key} AS region, {year_key} AS year, {quarter_key} AS quarter, {month_key} AS month, \
+                    {key_key} AS key, {key2_key} AS key2, kept.region_code AS unit_region, kept.report_id AS unit_report, \
+                    {measures}, {paired}, CAST({rank} AS BIGINT) AS qualifier_rank \
+                    FROM kept{time_where} GROUP BY {by}) \
+             SELECT d.base_version AS base, part.* FROM data_version d LEFT JOIN part ON 1 = 1 WHERE d.id = 1",
+            measures = measures.join(", "),
+            rank = b.greatest(&ranks),
+            by = by.join(", "),
+        ));
+        return sql;
+    }
     sql.push(&format!(
         "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}), \
          f AS MATERIALIZED ({candidates}), \
@@ -460,7 +638,15 @@ mod tests {
         let (from, to) = (NaiveDate::from_ymd_opt(2023, 1, 1), NaiveDate::from_ymd_opt(2023, 12, 31));
         format!(
             "{:?}",
-            statement(b, &spec, &scope, from, to, Grouping { key: true, month: true, ..Grouping::default() })
+            statement(
+                b,
+                &spec,
+                &scope,
+                from,
+                to,
+                Grouping { key: true, month: true, ..Grouping::default() },
+                Part::Whole
+            )
         )
     }
 

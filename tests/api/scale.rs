@@ -4,7 +4,9 @@
 
 use fulian_graph::domain::summary::{case_spec, job_fair_spec};
 use fulian_graph::gendata::{self, Scale};
-use fulian_graph::store::aggregates::{Grouping, ResolvedScope, Spec, summarize};
+use fulian_graph::store::aggregates::{
+    Grouping, Part, ResolvedScope, Spec, base_version, merge, summarize, summarize_part,
+};
 use fulian_graph::store::contested;
 use serde_json::{Value, json};
 
@@ -14,6 +16,7 @@ use crate::on_both_backends;
 on_both_backends!(
     fast_path_agrees_with_the_full_rules,
     cached_summaries_follow_writes_on_every_replica,
+    the_uncontested_part_is_reused_only_while_it_holds,
     region_job_fairs_cost_the_same_statements_for_any_page,
     generated_data_is_marked_synthetic_and_summable,
     metrics_count_requests_statements_and_errors,
@@ -106,6 +109,46 @@ async fn rows(app: &TestApp, spec: &Spec, scope: &ResolvedScope, window: (&str, 
         .collect()
 }
 
+/// The same summary computed in two parts (contested through the rules, uncontested summed)
+/// and merged, as the dashboards compute it under writes; formatted like [`rows`].
+async fn rows_in_parts(
+    app: &TestApp,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    window: (&str, &str),
+    g: Grouping,
+) -> Vec<String> {
+    let date = |s: &str| (!s.is_empty()).then(|| s.parse().unwrap());
+    let (from, to) = (date(window.0), date(window.1));
+    let (b1, contested) = summarize_part(&app.store, spec, scope, from, to, g, Part::Contested).await.unwrap();
+    let (b2, uncontested) = summarize_part(&app.store, spec, scope, from, to, g, Part::Uncontested).await.unwrap();
+    assert_eq!(b1, b2, "no write in between");
+    merge(app.store.backend(), g, contested.into_iter().chain(uncontested))
+        .into_iter()
+        .map(|r| {
+            let mut sources: Vec<&str> = r.sources.as_deref().unwrap_or("").split(',').collect();
+            sources.sort_unstable();
+            format!(
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
+                r.region,
+                r.year,
+                r.quarter,
+                r.month,
+                r.key,
+                r.m0,
+                r.m1,
+                r.m2,
+                r.m3,
+                r.m5,
+                r.m0_paired,
+                r.qualifier_rank,
+                r.reporting,
+                sources
+            )
+        })
+        .collect()
+}
+
 async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
     competing_fixture(&app).await;
     let (contested_cases, cases) = contested::count(&app.store, "case_statistics").await.unwrap();
@@ -164,6 +207,8 @@ async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
                             let fast = rows(app, &spec, scope, window, g).await;
                             let slow = rows(app, &full, scope, window, g).await;
                             assert_eq!(fast, slow, "{label}: {table} {scope:?} {window:?} {g:?}");
+                            let parts = rows_in_parts(app, &spec, scope, window, g).await;
+                            assert_eq!(parts, slow, "{label} (in parts): {table} {scope:?} {window:?} {g:?}");
                             compared += 1;
                         }
                     }
@@ -382,4 +427,56 @@ async fn concurrent_revisions_of_one_report_all_land(app: TestApp) {
         .collect();
     assert_eq!(revisions.len(), 8);
     assert_eq!(revisions.iter().filter(|n| n["isCurrent"] == true).count(), 1);
+}
+
+const YEAR_2034: &str = r#"query { caseSummary(scope: { region: "110000" }, period: { from: "2034-01-01", to: "2034-12-31" },
+    category: HOTLINE, groupBy: [MONTH]) { month received coverage { reporting } } }"#;
+
+async fn year(app: &TestApp) -> Value {
+    app.data(YEAR_2034, json!({})).await["caseSummary"].clone()
+}
+
+/// Dashboards keep the uncontested part of a summary while only contested figures change
+/// (an editor correcting figures that compete anyway), and recompute it when it changes — on
+/// every replica, with sums that are never stale or counted twice.
+async fn the_uncontested_part_is_reused_only_while_it_holds(app: TestApp) {
+    let replica = app.replica();
+    let report = |key: &str, figures: Vec<Value>| json!({ "key": key, "title": key, "region": "110000", "figures": { "caseStatistics": figures } });
+    let base = || base_version(&app.store);
+
+    // A county's January figure that competes with nothing.
+    let jan = case("jan", "110112", "2034-01-01", "2034-01-31", "HOTLINE", 50);
+    assert_eq!(submit(&app, report("parts-a", vec![jan.clone()])).await, "CREATED");
+    assert_eq!(year(&app).await, json!([{ "month": 1, "received": 50, "coverage": { "reporting": 1 } }]));
+    assert_eq!(year(&replica).await, json!([{ "month": 1, "received": 50, "coverage": { "reporting": 1 } }]));
+
+    // Another report restates it: both now compete (the uncontested part changed); the later
+    // report's figure counts, once.
+    let before = base().await.unwrap();
+    let restated = |n: i64| case("jan", "110112", "2034-01-01", "2034-01-31", "HOTLINE", n);
+    assert_eq!(submit(&app, report("parts-b", vec![restated(60)])).await, "CREATED");
+    assert!(base().await.unwrap() > before, "a figure turned contested");
+    assert_eq!(year(&replica).await, json!([{ "month": 1, "received": 60, "coverage": { "reporting": 1 } }]));
+
+    // Revisions of the restatement only change contested figures: the uncontested part stays,
+    // the sum follows every revision.
+    let before = base().await.unwrap();
+    for n in [61, 62, 63] {
+        assert_eq!(submit(&replica, report("parts-b", vec![restated(n)])).await, "REVISED");
+        assert_eq!(base().await.unwrap(), before, "only contested figures changed");
+        let expected = json!([{ "month": 1, "received": n, "coverage": { "reporting": 1 } }]);
+        assert_eq!(year(&app).await, expected, "revision {n} on the other replica");
+        assert_eq!(year(&replica).await, expected, "revision {n} on the writing replica");
+    }
+
+    // A new uncontested figure (February, another county) changes the uncontested part.
+    let feb = case("feb", "110111", "2034-02-01", "2034-02-28", "HOTLINE", 7);
+    assert_eq!(submit(&app, report("parts-c", vec![feb])).await, "CREATED");
+    assert!(base().await.unwrap() > before);
+    let expected = json!([
+        { "month": 1, "received": 63, "coverage": { "reporting": 1 } },
+        { "month": 2, "received": 7, "coverage": { "reporting": 1 } },
+    ]);
+    assert_eq!(year(&app).await, expected);
+    assert_eq!(year(&replica).await, expected);
 }

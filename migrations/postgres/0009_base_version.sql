@@ -1,0 +1,75 @@
+-- Dashboards under writes (issue 6, W2 while W5 writes): the uncontested part of a summary is
+-- kept per `base_version`, a second counter that only writes changing what that part reads
+-- bump: uncontested figures (inserted, changed, deleted, or their flag turned either way),
+-- reports that have uncontested figures (their revision status), and the scope tables
+-- (regions, closure, alliances and their members). Writes of contested figures only — a
+-- correction restating figures that compete anyway — leave it, so a summary after them
+-- re-runs the rules over the few contested figures and reuses the rest.
+-- Kept in lock-step with ../sqlite/0009_base_version.sql.
+
+ALTER TABLE data_version ADD COLUMN base_version BIGINT NOT NULL DEFAULT 0;
+
+CREATE FUNCTION bump_base_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    RETURN NULL;
+END $$;
+
+-- Statement triggers over the transition tables: one check per statement, however many rows
+-- (a bulk recompute of the flags is one statement).
+CREATE FUNCTION bump_base_if_uncontested_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM new_rows WHERE NOT contested) THEN
+        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION bump_base_if_uncontested_updated() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_rows WHERE NOT contested) OR EXISTS (SELECT 1 FROM new_rows WHERE NOT contested) THEN
+        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE FUNCTION bump_base_if_uncontested_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM old_rows WHERE NOT contested) THEN
+        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    END IF;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER case_statistics_base_insert AFTER INSERT ON case_statistics REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_inserted();
+CREATE TRIGGER case_statistics_base_update AFTER UPDATE ON case_statistics REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_updated();
+CREATE TRIGGER case_statistics_base_delete AFTER DELETE ON case_statistics REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_deleted();
+CREATE TRIGGER job_fairs_base_insert AFTER INSERT ON job_fairs REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_inserted();
+CREATE TRIGGER job_fairs_base_update AFTER UPDATE ON job_fairs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_updated();
+CREATE TRIGGER job_fairs_base_delete AFTER DELETE ON job_fairs REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_deleted();
+
+-- A report's revision status decides whether its figures count.
+CREATE FUNCTION bump_base_if_report_has_uncontested() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM case_statistics WHERE report_id = OLD.id AND NOT contested)
+       OR EXISTS (SELECT 1 FROM job_fairs WHERE report_id = OLD.id AND NOT contested) THEN
+        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER reports_base AFTER UPDATE OR DELETE ON reports FOR EACH ROW EXECUTE FUNCTION bump_base_if_report_has_uncontested();
+
+CREATE TRIGGER regions_base AFTER INSERT OR UPDATE OR DELETE ON regions FOR EACH STATEMENT EXECUTE FUNCTION bump_base_version();
+CREATE TRIGGER region_closure_base AFTER INSERT OR UPDATE OR DELETE ON region_closure FOR EACH STATEMENT EXECUTE FUNCTION bump_base_version();
+CREATE TRIGGER alliances_base AFTER INSERT OR UPDATE OR DELETE ON alliances FOR EACH STATEMENT EXECUTE FUNCTION bump_base_version();
+CREATE TRIGGER alliance_members_base AFTER INSERT OR UPDATE OR DELETE ON alliance_members FOR EACH STATEMENT EXECUTE FUNCTION bump_base_version();
+
+-- The contested part reads only contested figures.
+CREATE INDEX case_statistics_contested ON case_statistics (region_code, period_start) WHERE contested;
+CREATE INDEX job_fairs_contested ON job_fairs (region_code, period_start) WHERE contested;
