@@ -2,7 +2,9 @@
 -- kept per `base_version`, a second counter that only writes changing what that part reads
 -- bump: uncontested figures (inserted, changed, deleted, or their flag turned either way),
 -- reports that have uncontested figures (their revision status), and the scope tables
--- (regions, closure, alliances and their members). Writes of contested figures only — a
+-- (regions, closure, alliances and their members). Figures of superseded revisions count
+-- nowhere, so changes to them bump nothing (a report turning current again would, through
+-- the reports trigger). Writes of contested figures only — a
 -- correction restating figures that compete anyway — leave it, so a summary after them
 -- re-runs the rules over the few contested figures and reuses the rest.
 -- Kept in lock-step with ../sqlite/0009_base_version.sql.
@@ -19,7 +21,7 @@ END $$;
 -- (a bulk recompute of the flags is one statement).
 CREATE FUNCTION bump_base_if_uncontested_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_rows WHERE NOT contested) THEN
+    IF EXISTS (SELECT 1 FROM new_rows n JOIN reports r ON r.id = n.report_id WHERE NOT n.contested AND r.superseded_by IS NULL) THEN
         UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
     END IF;
     RETURN NULL;
@@ -27,7 +29,8 @@ END $$;
 
 CREATE FUNCTION bump_base_if_uncontested_updated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM old_rows WHERE NOT contested) OR EXISTS (SELECT 1 FROM new_rows WHERE NOT contested) THEN
+    IF EXISTS (SELECT 1 FROM old_rows o JOIN reports r ON r.id = o.report_id WHERE NOT o.contested AND r.superseded_by IS NULL)
+       OR EXISTS (SELECT 1 FROM new_rows n JOIN reports r ON r.id = n.report_id WHERE NOT n.contested AND r.superseded_by IS NULL) THEN
         UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
     END IF;
     RETURN NULL;
@@ -35,7 +38,7 @@ END $$;
 
 CREATE FUNCTION bump_base_if_uncontested_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM old_rows WHERE NOT contested) THEN
+    IF EXISTS (SELECT 1 FROM old_rows o JOIN reports r ON r.id = o.report_id WHERE NOT o.contested AND r.superseded_by IS NULL) THEN
         UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
     END IF;
     RETURN NULL;

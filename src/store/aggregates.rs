@@ -389,6 +389,10 @@ fn statement(
     );
     // The rules below compare figures of one unit and thing: one join, a figure left out when
     // any of them leaves it out (the union of their sets is the disjunction of their conditions).
+    // For flows every one of them needs the two periods to overlap (a finer figure lies inside,
+    // a window-matching one around, an equal one on it), said first in the join: plain date
+    // comparisons that drop most pairs before the null-safe equalities run, which matters
+    // when a planner estimates a set at one row and compares every pair.
     let mut unit_rules = Vec::new();
     if spec.stock {
         // Rule 5: only the latest period end per unit and thing.
@@ -429,8 +433,9 @@ fn statement(
         );
     }
     excluded.push(format!(
-        "SELECT f.id FROM {pool} f JOIN {pool} g ON {same_unit} AND {same_thing} WHERE {}",
-        unit_rules.join(" OR ")
+        "SELECT f.id FROM {pool} f JOIN {pool} g ON {overlap}{same_thing} AND {same_unit} WHERE {}",
+        unit_rules.join(" OR "),
+        overlap = if spec.stock { "" } else { "g.fs <= f.fe AND f.fs <= g.fe AND " }
     ));
 
     // Grouping keys.

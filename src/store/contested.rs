@@ -6,7 +6,9 @@
 //! contested figures can be left out by the rules of [`super::aggregates`]; every other figure
 //! in scope and window always counts, so the aggregates sum those directly. Over-marking is
 //! always safe (the rules then decide), under-marking never happens: rows start contested and
-//! only [`mark_report`] clears the flag, after checking every possible competitor.
+//! only [`mark_report`] clears the flag, after checking every possible competitor among the
+//! current revisions. Figures of a superseded revision count nowhere and compete with nothing:
+//! superseding clears their flag (`figures::supersede`).
 
 use super::StoreResult;
 use super::sql::{Sql, Tx};
@@ -22,7 +24,8 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                  UNION SELECT n.id, rc.descendant FROM n JOIN region_closure rc ON rc.ancestor = n.region_code), \
          hits AS (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
                   JOIN case_statistics g ON g.region_code = rel.region AND g.category = n.category \
-                  AND g.period_start <= n.fe AND n.fs <= g.period_end AND g.id <> n.id) \
+                  AND g.period_start <= n.fe AND n.fs <= g.period_end AND g.id <> n.id \
+                  JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL) \
          UPDATE case_statistics SET contested = (id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits)) \
          WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits)"
     ));
@@ -39,9 +42,12 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                  UNION SELECT n.id, rc.descendant FROM n JOIN region_closure rc ON rc.ancestor = n.region_code), \
          hits AS (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
                   JOIN job_fairs g ON g.region_code = rel.region AND {gs} <= n.fe AND n.fs <= {ge} AND g.id <> n.id \
+                  JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL \
                   UNION \
                   SELECT g.id, b.id FROM job_fairs g JOIN alliance_members am ON am.alliance_id = g.alliance_id \
                   JOIN region_closure rc ON rc.ancestor = am.region_code JOIN job_fairs b ON b.region_code = rc.descendant \
+                  JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL \
+                  JOIN reports br ON br.id = b.report_id AND br.superseded_by IS NULL \
                   WHERE g.alliance_id IS NOT NULL AND (g.report_id = {r} OR b.report_id = {r}) AND b.id <> g.id \
                   AND {gs} <= {be} AND {bs} <= {ge}) \
          UPDATE job_fairs SET contested = (region_code IS NULL OR alliance_id IS NOT NULL \

@@ -222,9 +222,18 @@ async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
     contested::recompute(&app.store).await.unwrap();
     assert_eq!(contested::count(&app.store, "case_statistics").await.unwrap().0, contested_cases);
     check("recomputed").await;
+    // A revision supersedes a report: its old figures stop competing (their flags are cleared)
+    // and the new ones go through the rules.
+    let revised = json!({
+        "key": "fixture-scale-b", "title": "Fixture B, revised", "region": "110112",
+        "period": { "start": "2031-02-01", "end": "2031-02-28" },
+        "figures": { "caseStatistics": [case("b1", "110112", "2031-02-01", "2031-02-28", "RIGHTS_PROTECTION", 34)] }
+    });
+    assert_eq!(submit(&app, revised).await, "REVISED");
+    check("revised").await;
 
     // And the figures the rules leave out are really left out: the January township figure
-    // under the county's, the February figure restated by a later report.
+    // under the county's, the February figure restated by a later report (as revised).
     let jan = app
         .data(
             r#"{ caseSummary(scope: { region: "110112" }, period: { from: "2031-01-01", to: "2031-02-28" },
@@ -232,7 +241,7 @@ async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
             json!({}),
         )
         .await;
-    assert_eq!(jan["caseSummary"], json!([{ "month": 1, "received": 40 }, { "month": 2, "received": 33 }]));
+    assert_eq!(jan["caseSummary"], json!([{ "month": 1, "received": 40 }, { "month": 2, "received": 34 }]));
 }
 
 const MONTHS: &str = r#"query($from: Date, $to: Date) { caseSummary(scope: { region: "110112" },
