@@ -13,7 +13,10 @@
 use super::StoreResult;
 use super::sql::{Sql, Tx};
 
-/// Sets the flag for the figures of `report` and marks the figures they compete with.
+/// Sets the flag for the figures of `report` and marks the figures they compete with. Only
+/// rows whose flag changes are written: rewriting the hundreds of figures a correction
+/// competes with on every submission cost each write a new version of every row in every
+/// index (`contested` is in a partial index's predicate, so no update is HOT).
 pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
     let mut cases = Sql::new("");
     let r = cases.arg(report);
@@ -22,12 +25,13 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                     FROM case_statistics WHERE report_id = {r}), \
          rel AS (SELECT n.id AS nid, rc.ancestor AS region FROM n JOIN region_closure rc ON rc.descendant = n.region_code \
                  UNION SELECT n.id, rc.descendant FROM n JOIN region_closure rc ON rc.ancestor = n.region_code), \
-         hits AS (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
+         hits AS MATERIALIZED (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
                   JOIN case_statistics g ON g.region_code = rel.region AND g.category = n.category \
                   AND g.period_start <= n.fe AND n.fs <= g.period_end AND g.id <> n.id \
                   JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL) \
          UPDATE case_statistics SET contested = (id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits)) \
-         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits)"
+         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits) \
+         AND contested <> (id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits))"
     ));
     tx.execute(&cases).await?;
 
@@ -40,7 +44,7 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                     COALESCE(period_end, period_start) AS fe FROM job_fairs WHERE report_id = {r}), \
          rel AS (SELECT n.id AS nid, rc.ancestor AS region FROM n JOIN region_closure rc ON rc.descendant = n.region_code \
                  UNION SELECT n.id, rc.descendant FROM n JOIN region_closure rc ON rc.ancestor = n.region_code), \
-         hits AS (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
+         hits AS MATERIALIZED (SELECT n.id AS nid, g.id AS gid FROM n JOIN rel ON rel.nid = n.id \
                   JOIN job_fairs g ON g.region_code = rel.region AND {gs} <= n.fe AND n.fs <= {ge} AND g.id <> n.id \
                   JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL \
                   UNION \
@@ -52,7 +56,9 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                   AND {gs} <= {be} AND {bs} <= {ge}) \
          UPDATE job_fairs SET contested = (region_code IS NULL OR alliance_id IS NOT NULL \
                 OR id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits)) \
-         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits UNION SELECT nid FROM hits)"
+         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits UNION SELECT nid FROM hits) \
+         AND contested <> (region_code IS NULL OR alliance_id IS NOT NULL \
+                OR id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits))"
     ));
     tx.execute(&fairs).await?;
     Ok(())
