@@ -5,7 +5,7 @@
 use fulian_graph::domain::summary::{case_spec, job_fair_spec};
 use fulian_graph::gendata::{self, Scale};
 use fulian_graph::store::aggregates::{
-    Grouping, Part, ResolvedScope, Spec, base_version, merge, summarize, summarize_part,
+    Grouping, Part, ResolvedScope, Row, Spec, base_version, merge, summarize, summarize_part,
 };
 use fulian_graph::store::contested;
 use serde_json::{Value, json};
@@ -84,29 +84,7 @@ async fn rows(app: &TestApp, spec: &Spec, scope: &ResolvedScope, window: (&str, 
     let rows = summarize(&app.store, spec, scope, date(window.0), date(window.1), g)
         .await
         .unwrap_or_else(|e| panic!("{} {scope:?} {window:?} {g:?}: {e:?}", spec.fast_path));
-    rows.into_iter()
-        .map(|r| {
-            let mut sources: Vec<&str> = r.sources.as_deref().unwrap_or("").split(',').collect();
-            sources.sort_unstable();
-            format!(
-                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
-                r.region,
-                r.year,
-                r.quarter,
-                r.month,
-                r.key,
-                r.m0,
-                r.m1,
-                r.m2,
-                r.m3,
-                r.m5,
-                r.m0_paired,
-                r.qualifier_rank,
-                r.reporting,
-                sources
-            )
-        })
-        .collect()
+    comparable(rows)
 }
 
 /// The same summary computed in two parts (contested through the rules, uncontested summed)
@@ -123,8 +101,12 @@ async fn rows_in_parts(
     let (b1, contested) = summarize_part(&app.store, spec, scope, from, to, g, Part::Contested).await.unwrap();
     let (b2, uncontested) = summarize_part(&app.store, spec, scope, from, to, g, Part::Uncontested).await.unwrap();
     assert_eq!(b1, b2, "no write in between");
-    merge(app.store.backend(), g, contested.into_iter().chain(uncontested))
-        .into_iter()
+    comparable(merge(app.store.backend(), g, contested.into_iter().chain(uncontested)))
+}
+
+/// Rows as comparable text (sources sorted: their order is the database's).
+fn comparable(rows: Vec<Row>) -> Vec<String> {
+    rows.into_iter()
         .map(|r| {
             let mut sources: Vec<&str> = r.sources.as_deref().unwrap_or("").split(',').collect();
             sources.sort_unstable();
