@@ -18,44 +18,36 @@ BEGIN
 END $$;
 
 -- Statement triggers over the transition tables: one check per statement, however many rows
--- (a bulk recompute of the flags is one statement).
-CREATE FUNCTION bump_base_if_uncontested_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+-- (a bulk recompute of the flags is one statement). Each check is its own IF, so an INSERT
+-- never plans a query over the old rows it does not have (nor a DELETE over new ones).
+CREATE FUNCTION bump_base_if_uncontested_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF EXISTS (SELECT 1 FROM new_rows n JOIN reports r ON r.id = n.report_id WHERE NOT n.contested AND r.superseded_by IS NULL) THEN
-        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    IF TG_OP <> 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM old_rows o JOIN reports r ON r.id = o.report_id WHERE NOT o.contested AND r.superseded_by IS NULL) THEN
+            UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+            RETURN NULL;
+        END IF;
     END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION bump_base_if_uncontested_updated() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM old_rows o JOIN reports r ON r.id = o.report_id WHERE NOT o.contested AND r.superseded_by IS NULL)
-       OR EXISTS (SELECT 1 FROM new_rows n JOIN reports r ON r.id = n.report_id WHERE NOT n.contested AND r.superseded_by IS NULL) THEN
-        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
-    END IF;
-    RETURN NULL;
-END $$;
-
-CREATE FUNCTION bump_base_if_uncontested_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM old_rows o JOIN reports r ON r.id = o.report_id WHERE NOT o.contested AND r.superseded_by IS NULL) THEN
-        UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+    IF TG_OP <> 'DELETE' THEN
+        IF EXISTS (SELECT 1 FROM new_rows n JOIN reports r ON r.id = n.report_id WHERE NOT n.contested AND r.superseded_by IS NULL) THEN
+            UPDATE data_version SET base_version = base_version + 1 WHERE id = 1;
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER case_statistics_base_insert AFTER INSERT ON case_statistics REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 CREATE TRIGGER case_statistics_base_update AFTER UPDATE ON case_statistics REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 CREATE TRIGGER case_statistics_base_delete AFTER DELETE ON case_statistics REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 CREATE TRIGGER job_fairs_base_insert AFTER INSERT ON job_fairs REFERENCING NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_inserted();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 CREATE TRIGGER job_fairs_base_update AFTER UPDATE ON job_fairs REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_updated();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 CREATE TRIGGER job_fairs_base_delete AFTER DELETE ON job_fairs REFERENCING OLD TABLE AS old_rows
-    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_deleted();
+    FOR EACH STATEMENT EXECUTE FUNCTION bump_base_if_uncontested_changed();
 
 -- A report's revision status decides whether its figures count.
 CREATE FUNCTION bump_base_if_report_has_uncontested() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -284,7 +284,7 @@ async fn handle(
                 if let Some(hit) = cache.get(key, fresh.version, chrono::Utc::now()) {
                     super::metrics::operation("query", Some(&hit.operation));
                     super::metrics::response_cache(true);
-                    return (StatusCode::OK, [(header::CONTENT_TYPE, media.content_type())], hit.body).into_response();
+                    return ok_json(media, hit.body);
                 }
                 version = Some(fresh);
             }
@@ -367,11 +367,13 @@ async fn handle(
     }
     let request_error = response.errors.iter().all(|e| e.path.is_empty()) && !response.errors.is_empty();
     let status = if request_error { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    if cacheable {
+        super::metrics::response_cache(false);
+    }
     if let (true, Some(key), Some(fresh)) = (cacheable, cache_key, version)
         && response.errors.is_empty()
         && !uncacheable.is_marked()
     {
-        super::metrics::response_cache(false);
         let body = Bytes::from(serde_json::to_vec(&response).expect("a GraphQL response always serializes"));
         let entry = Entry {
             version: fresh.version,
@@ -380,7 +382,7 @@ async fn handle(
             operation: op_name.into(),
         };
         cache.put(key, entry);
-        return (StatusCode::OK, [(header::CONTENT_TYPE, media.content_type())], body).into_response();
+        return ok_json(media, body);
     }
     respond(media, status, response)
 }
@@ -643,6 +645,11 @@ fn respond(media: MediaType, status: StatusCode, response: Response) -> HttpResp
     }
     .expect("a GraphQL response always serializes");
     (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
+}
+
+/// A successful response whose body is already serialized (from or into the response cache).
+fn ok_json(media: MediaType, body: Bytes) -> HttpResponse {
+    (StatusCode::OK, [(header::CONTENT_TYPE, media.content_type())], body).into_response()
 }
 
 /// An error about the HTTP request itself, in the GraphQL response shape, with its status

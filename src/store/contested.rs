@@ -8,7 +8,7 @@
 //! always safe (the rules then decide), under-marking never happens: rows start contested and
 //! only [`mark_report`] clears the flag, after checking every possible competitor among the
 //! current revisions. Figures of a superseded revision count nowhere and compete with nothing:
-//! superseding clears their flag (`figures::supersede`).
+//! superseding clears their flag ([`release_superseded`]).
 
 use super::StoreResult;
 use super::sql::{Sql, Tx};
@@ -61,6 +61,21 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                 OR id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits))"
     ));
     tx.execute(&fairs).await?;
+    Ok(())
+}
+
+/// Clears the flag of a superseded revision's figures: they count nowhere (aggregates read
+/// current revisions only), so they compete with nothing. Cleared, they stay out of the
+/// contested sets the rules read on every summary (an editor's corrections piled up there),
+/// and the base version ignores figures of superseded reports (migration 0009), so this
+/// changes no cached part.
+pub(crate) async fn release_superseded(tx: &mut Tx, report: i64) -> StoreResult<()> {
+    for table in ["case_statistics", "job_fairs"] {
+        let mut sql = Sql::new("");
+        let r = sql.arg(report);
+        sql.push(&format!("UPDATE {table} SET contested = FALSE WHERE report_id = {r} AND contested"));
+        tx.execute(&sql).await?;
+    }
     Ok(())
 }
 

@@ -117,17 +117,7 @@ pub(crate) async fn supersede(tx: &mut Tx, old: i64, new: i64) -> StoreResult<()
     let (n, o) = (sql.arg(new), sql.arg(old));
     sql.push(&format!("UPDATE reports SET superseded_by = {n}, updated_at = CURRENT_TIMESTAMP WHERE id = {o}"));
     tx.execute(&sql).await?;
-    // A superseded revision's figures count nowhere (aggregates read current revisions only),
-    // so they compete with nothing: cleared, they stay out of the contested sets the rules
-    // read on every summary (W5's corrections piled up there), and the base version ignores
-    // figures of superseded reports (migration 0009), so this changes no cached part.
-    for table in ["case_statistics", "job_fairs"] {
-        let mut sql = Sql::new("");
-        let o = sql.arg(old);
-        sql.push(&format!("UPDATE {table} SET contested = FALSE WHERE report_id = {o} AND contested"));
-        tx.execute(&sql).await?;
-    }
-    Ok(())
+    super::contested::release_superseded(tx, old).await
 }
 
 /// The fingerprint of a report, inside a transaction.

@@ -255,8 +255,8 @@ impl Store {
     }
 }
 
-/// The data version: bumped by triggers (migration 0006) in the same transaction as every write
-/// that can change an aggregate or a library's access; caches are keyed by it.
+/// The data version: bumped by triggers (migrations 0006 and 0008) in the same transaction as
+/// every write to data a query can read; caches are keyed by it.
 pub async fn data_version(store: &Store) -> StoreResult<i64> {
     store.fetch_count(&sql::Sql::new("SELECT version FROM data_version WHERE id = 1")).await
 }
