@@ -1,6 +1,5 @@
 //! Bearer tokens (JWT): verifying the ones clients send, issuing ones for small deployments.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
@@ -46,9 +45,19 @@ pub struct Claims {
     /// Issuer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
-    /// Audience.
+    /// Audience: one, or several (RFC 7519 allows both forms).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
+}
+
+/// The `aud` claim: a single string or an array of them (RFC 7519, section 4.1.3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    /// `"aud": "fulian"`.
+    One(String),
+    /// `"aud": ["fulian", "another"]`.
+    Many(Vec<String>),
 }
 
 struct Key {
@@ -117,24 +126,39 @@ impl TokenVerifier {
             .filter(|k| k.algorithm == header.alg && (header.kid.is_none() || k.kid.is_none() || k.kid == header.kid));
         let mut last = format!("tokens signed with {:?} are not accepted", header.alg);
         for key in candidates {
-            let mut validation = Validation::new(key.algorithm);
-            validation.leeway = 30;
-            validation.validate_nbf = true;
-            validation.required_spec_claims = HashSet::from(["exp".to_owned(), "sub".to_owned()]);
-            match &self.issuer {
-                Some(issuer) => validation.set_issuer(&[issuer]),
-                None => validation.iss = None,
-            }
-            match &self.audience {
-                Some(audience) => validation.set_audience(&[audience]),
-                None => validation.validate_aud = false,
-            }
-            match jsonwebtoken::decode::<Claims>(token, &key.key, &validation) {
+            match jsonwebtoken::decode::<Claims>(token, &key.key, &self.validation(key.algorithm)) {
                 Ok(data) => return principal(data.claims),
                 Err(error) => last = describe(&error),
             }
         }
         Err(last)
+    }
+
+    /// What a token signed with `algorithm` must satisfy. A configured issuer or audience is
+    /// also a required claim: jsonwebtoken checks `iss` and `aud` only when present, so a token
+    /// without them would otherwise pass where one with the wrong value fails.
+    fn validation(&self, algorithm: Algorithm) -> Validation {
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 30;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        let mut required = vec!["exp", "sub"];
+        match &self.issuer {
+            Some(issuer) => {
+                validation.set_issuer(&[issuer]);
+                required.push("iss");
+            }
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(audience) => {
+                validation.set_audience(&[audience]);
+                required.push("aud");
+            }
+            None => validation.validate_aud = false,
+        }
+        validation.set_required_spec_claims(&required);
+        validation
     }
 }
 
@@ -195,7 +219,7 @@ pub fn issue(
         iat: Some(now),
         nbf: Some(now),
         iss: issuer.map(str::to_owned),
-        aud: audience.map(str::to_owned),
+        aud: audience.map(|a| Audience::One(a.to_owned())),
     };
     Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(secret.as_bytes()))?)
 }
@@ -299,6 +323,134 @@ mod tests {
         header.kid = Some("another-key".into());
         let token = jsonwebtoken::encode(&header, &claims(), &rsa).unwrap();
         assert!(jwks.verify(&token).is_err(), "an unknown kid is refused");
+    }
+
+    /// A verifier insisting on issuer `fulian` and audience `dashboards`, with `keys` configured.
+    fn strict(keys: AuthSettings) -> TokenVerifier {
+        let settings = AuthSettings { issuer: Some("fulian".into()), audience: Some("dashboards".into()), ..keys };
+        TokenVerifier::new(&settings).unwrap().unwrap()
+    }
+
+    /// Claims of a valid EDITOR token for issuer `fulian` and audience `dashboards`, with
+    /// `changes` applied.
+    fn claims_with(changes: serde_json::Value) -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = serde_json::json!({
+            "sub": "li", "role": "EDITOR", "region": "110112", "exp": now + 60, "iat": now,
+            "iss": "fulian", "aud": "dashboards",
+        });
+        edit(claims, changes)
+    }
+
+    /// `claims` with each claim of `changes` set (`null`: removed).
+    fn edit(mut claims: serde_json::Value, changes: serde_json::Value) -> serde_json::Value {
+        for (name, value) in changes.as_object().unwrap() {
+            if value.is_null() {
+                claims.as_object_mut().unwrap().remove(name);
+            } else {
+                claims[name] = value.clone();
+            }
+        }
+        claims
+    }
+
+    fn hs256(claims: &serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(SECRET.as_bytes()))
+            .unwrap()
+    }
+
+    fn rs256(claims: &serde_json::Value) -> String {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some("test-rsa".into());
+        let key = EncodingKey::from_rsa_pem(fixture("rsa-private.pem").as_bytes()).unwrap();
+        jsonwebtoken::encode(&header, claims, &key).unwrap()
+    }
+
+    #[test]
+    fn a_required_issuer_or_audience_must_be_present_and_match() {
+        let jwks = AuthSettings { jwks_json: Some(fixture("jwks.json")), ..AuthSettings::default() };
+        type Signer = fn(&serde_json::Value) -> String;
+        let cases: [(&str, Signer, AuthSettings); 2] = [("HS256", hs256, settings()), ("RS256 via JWKS", rs256, jwks)];
+        for (name, sign, keys) in cases {
+            let verifier = strict(keys);
+            let verify = |changes| verifier.verify(&sign(&claims_with(changes)));
+            assert_eq!(verify(serde_json::json!({})).map(|p| p.sub), Ok("li".to_owned()), "{name}");
+            // Absent is refused like wrong.
+            assert_eq!(verify(serde_json::json!({ "iss": null })).unwrap_err(), "the token lacks the iss claim");
+            assert_eq!(verify(serde_json::json!({ "aud": null })).unwrap_err(), "the token lacks the aud claim");
+            let neither = verify(serde_json::json!({ "iss": null, "aud": null })).unwrap_err();
+            assert!(neither.starts_with("the token lacks the "), "{name}: {neither}");
+            assert_eq!(
+                verify(serde_json::json!({ "iss": "elsewhere" })).unwrap_err(),
+                "the token's issuer is not accepted"
+            );
+            assert_eq!(
+                verify(serde_json::json!({ "aud": "others" })).unwrap_err(),
+                "the token's audience is not accepted"
+            );
+            assert_eq!(verify(serde_json::json!({ "aud": "" })).unwrap_err(), "the token's audience is not accepted");
+            // RFC 7519: `aud` may be an array; it must contain ours.
+            assert_eq!(verify(serde_json::json!({ "aud": ["others", "dashboards"] })).unwrap().sub, "li", "{name}");
+            assert_eq!(
+                verify(serde_json::json!({ "aud": ["others", "more"] })).unwrap_err(),
+                "the token's audience is not accepted"
+            );
+            assert_eq!(verify(serde_json::json!({ "aud": [] })).unwrap_err(), "the token's audience is not accepted");
+        }
+    }
+
+    #[test]
+    fn expiry_is_required_and_not_before_is_honoured() {
+        let now = jsonwebtoken::get_current_timestamp();
+        let verifier = TokenVerifier::new(&settings()).unwrap().unwrap();
+        let plain = |changes| hs256(&edit(claims_with(serde_json::json!({ "iss": null, "aud": null })), changes));
+        assert!(verifier.verify(&plain(serde_json::json!({}))).is_ok());
+        assert!(verifier.verify(&plain(serde_json::json!({ "exp": null }))).unwrap_err().contains("exp"));
+        assert!(verifier.verify(&plain(serde_json::json!({ "exp": "tomorrow" }))).is_err());
+        assert_eq!(
+            verifier.verify(&plain(serde_json::json!({ "exp": now - 120 }))).unwrap_err(),
+            "the token has expired"
+        );
+        assert_eq!(
+            verifier.verify(&plain(serde_json::json!({ "nbf": now + 120 }))).unwrap_err(),
+            "the token is not valid yet (nbf)"
+        );
+        assert!(verifier.verify(&plain(serde_json::json!({ "nbf": now - 5 }))).is_ok());
+        assert!(verifier.verify(&plain(serde_json::json!({ "sub": null }))).is_err());
+    }
+
+    #[test]
+    fn algorithm_confusion_is_refused() {
+        use base64::Engine as _;
+        let b64 = |json: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string());
+        let claims = claims_with(serde_json::json!({ "iss": null, "aud": null }));
+        let public_pem = fixture("rsa-public.pem");
+        let rsa_only = AuthSettings { public_key_pem: Some(public_pem.clone()), ..AuthSettings::default() };
+        let jwks = AuthSettings { jwks_json: Some(fixture("jwks.json")), ..AuthSettings::default() };
+        let rsa_and_secret = AuthSettings { public_key_pem: Some(public_pem.clone()), ..settings() };
+        for keys in [rsa_only, jwks, rsa_and_secret, settings()] {
+            let verifier = TokenVerifier::new(&keys).unwrap().unwrap();
+            // `alg: none`, unsigned, in any spelling.
+            for alg in ["none", "None", "NONE"] {
+                let unsigned =
+                    format!("{}.{}.", b64(serde_json::json!({ "alg": alg, "typ": "JWT" })), b64(claims.clone()));
+                assert!(verifier.verify(&unsigned).is_err(), "alg {alg} accepted with {keys:?}");
+            }
+            // HS256 keyed with the RSA public key (PEM text or its bytes as a JWKS would give).
+            let confused = jsonwebtoken::encode(
+                &Header::new(Algorithm::HS256),
+                &claims,
+                &EncodingKey::from_secret(public_pem.as_bytes()),
+            )
+            .unwrap();
+            assert!(verifier.verify(&confused).is_err(), "HS256 with the public key accepted with {keys:?}");
+            // A genuine RS256 token whose header claims HS256: the signature is not an HMAC.
+            let genuine = rs256(&claims);
+            let mut parts: Vec<&str> = genuine.split('.').collect();
+            let relabelled = b64(serde_json::json!({ "alg": "HS256", "typ": "JWT", "kid": "test-rsa" }));
+            parts[0] = &relabelled;
+            assert!(verifier.verify(&parts.join(".")).is_err());
+        }
     }
 
     #[test]

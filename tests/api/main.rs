@@ -25,3 +25,4 @@ mod response_cache;
 mod scale;
 mod schema;
 mod telemetry;
+mod tokens;
