@@ -176,6 +176,38 @@ pub struct SecurityOptions {
     /// has happened since (0 disables).
     #[arg(long, env = "FULIAN_RESPONSE_CACHE_MB", default_value_t = 32)]
     pub response_cache_mb: usize,
+    /// Most selections, arguments, directives and literal values a query may expand to
+    /// (fragments counted each time they are spread).
+    #[arg(long, env = "FULIAN_MAX_QUERY_NODES", default_value_t = 5_000)]
+    pub max_query_nodes: usize,
+    /// Longest query text in bytes (the rest of the body may carry variables).
+    #[arg(long, env = "FULIAN_MAX_QUERY_BYTES", default_value_t = 100_000)]
+    pub max_query_bytes: usize,
+    /// Most HTTP connections open at once (lowered to fit the open-file limit).
+    #[arg(long, env = "FULIAN_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Most HTTP connections one client address may hold open.
+    #[arg(long, env = "FULIAN_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 128)]
+    pub max_connections_per_client: usize,
+    /// Seconds a client has to send a request's headers (idle keep-alive connections too).
+    #[arg(long, env = "FULIAN_HEADER_READ_TIMEOUT_SECONDS", default_value_t = 10)]
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a client has to send a request's whole body.
+    #[arg(long, env = "FULIAN_BODY_READ_TIMEOUT_SECONDS", default_value_t = 15)]
+    pub body_read_timeout_seconds: u64,
+    /// Most WebSocket connections one client address may hold open.
+    #[arg(long, env = "FULIAN_MAX_WEBSOCKETS_PER_CLIENT", default_value_t = 16)]
+    pub max_websockets_per_client: usize,
+    /// Most WebSocket connections open at once.
+    #[arg(long, env = "FULIAN_MAX_WEBSOCKETS", default_value_t = 512)]
+    pub max_websockets: usize,
+    /// Most subscriptions open on one WebSocket connection.
+    #[arg(long, env = "FULIAN_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = 20)]
+    pub max_subscriptions_per_connection: usize,
+    /// Audit rows a minute for requests refused before they ran (mutations without a valid
+    /// token); refusals past it are counted and reported in the next row.
+    #[arg(long, env = "FULIAN_AUDIT_REFUSALS_PER_MINUTE", default_value_t = crate::http::refusals::DEFAULT_PER_MINUTE)]
+    pub audit_refusals_per_minute: u32,
 }
 
 impl SecurityOptions {
@@ -209,6 +241,16 @@ impl SecurityOptions {
             persisted_queries: self.persisted_queries,
             persisted_queries_file: self.persisted_queries_file.clone(),
             response_cache_bytes: self.response_cache_mb.saturating_mul(1024 * 1024),
+            max_query_nodes: self.max_query_nodes,
+            max_query_bytes: self.max_query_bytes,
+            max_connections: self.max_connections,
+            max_connections_per_client: self.max_connections_per_client,
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds.max(1)),
+            body_read_timeout: Duration::from_secs(self.body_read_timeout_seconds.max(1)),
+            max_websockets_per_client: self.max_websockets_per_client,
+            max_websockets: self.max_websockets,
+            max_subscriptions_per_connection: self.max_subscriptions_per_connection,
+            audit_refusals_per_minute: self.audit_refusals_per_minute,
         })
     }
 }

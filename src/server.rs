@@ -5,6 +5,7 @@ use anyhow::Context as _;
 use crate::config::{GlobalOptions, ServeOptions};
 use crate::domain::Services;
 use crate::domain::dataset::Dataset;
+use crate::http::listener::{self, ConnectionLimits};
 use crate::http::{AppState, app, shutdown};
 use crate::store::{self, Store, StoreOptions};
 
@@ -54,38 +55,36 @@ pub async fn serve(global: &GlobalOptions, options: &ServeOptions) -> anyhow::Re
     let services = Services::new(store.clone());
     // Subscribers here also hear of reports submitted on other replicas (PostgreSQL).
     services.listen_for_events().await;
+    let limits = settings.connection_limits();
     let router = app(AppState::with_settings(services, settings)?);
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .with_context(|| format!("cannot listen on {}", options.listen))?;
     tracing::info!(address = %listener.local_addr()?, "serving GraphQL at /graphql, GraphiQL at /graphiql");
 
-    run(listener, router, shutdown::signal(), options.shutdown_grace()).await?;
-    store.close().await;
+    let grace = options.shutdown_grace();
+    // Once the signal comes, the process ends within the grace period (and a moment to close
+    // the database) whatever is running: a thread outside the runtime sees to it.
+    let stop = async move {
+        shutdown::signal().await;
+        listener::exit_after(grace + std::time::Duration::from_secs(2));
+    };
+    run(listener, router, limits, stop, grace).await?;
+    if tokio::time::timeout(std::time::Duration::from_secs(1), store.close()).await.is_err() {
+        tracing::warn!("database connections still busy at exit");
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-/// Serves `router` on `listener` until `stop` resolves, then lets in-flight requests finish,
-/// waiting at most `grace` for them.
+/// Serves `router` on `listener` within `limits` until `stop` resolves, then lets in-flight
+/// requests finish, waiting at most `grace` for them.
 pub async fn run(
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    limits: ConnectionLimits,
     stop: impl std::future::Future<Output = ()> + Send + 'static,
     grace: std::time::Duration,
 ) -> anyhow::Result<()> {
-    let stopping = std::sync::Arc::new(tokio::sync::Notify::new());
-    let notify = stopping.clone();
-    let server = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(async move {
-            stop.await;
-            notify.notify_one();
-        });
-    tokio::select! {
-        result = server => result.context("the HTTP server failed")?,
-        () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
-            tracing::warn!(grace_seconds = grace.as_secs(), "in-flight requests did not finish in time; exiting anyway");
-        }
-    }
-    Ok(())
+    listener::serve(listener, router, limits, stop, grace).await
 }

@@ -122,7 +122,12 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
 pub fn build_schema(services: Services, settings: &crate::http::HttpSettings) -> AppSchema {
     let builder =
         schema_builder().data(services).limit_depth(settings.max_depth).limit_complexity(settings.max_complexity);
-    if settings.introspection { builder.finish() } else { builder.disable_introspection().finish() }
+    // Without introspection, error messages suggest no names either ("Did you mean …?").
+    if settings.introspection {
+        builder.finish()
+    } else {
+        builder.disable_introspection().disable_suggestions().finish()
+    }
 }
 
 /// The SDL of the schema, as checked in at `schema.graphql`.

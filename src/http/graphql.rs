@@ -5,14 +5,16 @@ use std::net::SocketAddr;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{ErrorExtensionValues, Request, Response, ServerError, Variables};
+use axum::body::Body;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use tracing::Instrument as _;
 
 use super::AppState;
+use super::document::{self, DocumentLimits, operation, operation_type};
 use super::response_cache::{Entry, ResponseCache, Uncacheable};
 use crate::graphql::loaders::Loaders;
 
@@ -21,7 +23,7 @@ const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// Which media type the response is in; decides status codes for request errors.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum MediaType {
+pub(super) enum MediaType {
     /// `application/graphql-response+json`: request errors get 4xx and no `data`.
     GraphqlResponse,
     /// `application/json` (legacy): 200 for every well-formed request.
@@ -70,6 +72,18 @@ fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
 
 /// The client's address, when the server was started with connection info (not in tests).
 pub struct PeerAddr(Option<SocketAddr>);
+
+impl PeerAddr {
+    /// The address's IP, if known.
+    pub(super) fn ip(&self) -> Option<std::net::IpAddr> {
+        self.0.map(|addr| addr.ip())
+    }
+
+    /// The rate-limit key of the client's address.
+    pub(super) fn key(&self) -> String {
+        format!("ip:{}", self.ip().map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+    }
+}
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PeerAddr {
     type Rejection = std::convert::Infallible;
@@ -135,58 +149,45 @@ fn request_from_params(media: MediaType, params: GetParams) -> Result<Request, R
     Ok(request)
 }
 
-/// Subscriptions over WebSocket (graphql-transport-ws, and the older graphql-ws protocol).
-/// The token, if any, comes in the `connection_init` payload as `Authorization: Bearer …`
-/// (or `authToken`); cross-site pages are refused like for HTTP requests.
-pub async fn websocket(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    protocol: async_graphql_axum::GraphQLProtocol,
-    upgrade: axum::extract::WebSocketUpgrade,
-) -> HttpResponse {
-    if let Some(origin) = cross_site_origin(&headers, &state.settings.cors_origins) {
-        let message = format!("cross-site WebSocket from {origin} refused (not in FULIAN_CORS_ORIGINS)");
-        return request_error(MediaType::Json, StatusCode::FORBIDDEN, "FORBIDDEN", &message);
-    }
-    let schema = state.schema.clone();
-    upgrade
-        .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |stream| {
-            async_graphql_axum::GraphQLWebSocket::new(stream, schema, protocol)
-                .on_connection_init(move |payload| async move {
-                    let token = payload
-                        .get("Authorization")
-                        .or_else(|| payload.get("authorization"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                        .or_else(|| payload.get("authToken").and_then(|v| v.as_str()).map(|t| format!("Bearer {t}")));
-                    let mut headers = HeaderMap::new();
-                    if let Some(value) = token.and_then(|t| HeaderValue::from_str(&t).ok()) {
-                        headers.insert(header::AUTHORIZATION, value);
-                    }
-                    let caller = state.authenticate(&headers).map_err(async_graphql::Error::new)?;
-                    let mut data = async_graphql::Data::default();
-                    data.insert(caller);
-                    Ok(data)
-                })
-                .serve()
-        })
-        .into_response()
-}
-
 /// GraphQL over POST with a JSON body.
-pub async fn post(
-    State(state): State<AppState>,
-    peer: PeerAddr,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> HttpResponse {
+pub async fn post(State(state): State<AppState>, peer: PeerAddr, headers: HeaderMap, body: Body) -> HttpResponse {
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
-    let request = parse_post(media, &headers, body);
+    let request = match read_body(media, body, &state.settings).await {
+        Ok(body) => parse_post(media, &headers, body),
+        Err(refusal) => Err(refusal),
+    };
     handle(state, peer, headers, media, request, false).await
 }
 
-fn parse_post(media: MediaType, headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<Request, Refusal> {
+/// Reads a request body whole, within the size limit and the body timeout (counted for the
+/// whole body, so a client trickling bytes cannot hold the connection).
+async fn read_body(media: MediaType, body: Body, settings: &super::HttpSettings) -> Result<Bytes, Refusal> {
+    match tokio::time::timeout(settings.body_read_timeout, axum::body::to_bytes(body, settings.max_body_bytes)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(error)) => {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|e| e.downcast_ref::<http_body_util::LengthLimitError>().is_some());
+            Err(Box::new(if too_large {
+                request_error(
+                    media,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    &format!("the request body is larger than this server accepts ({} bytes)", settings.max_body_bytes),
+                )
+            } else {
+                request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body could not be read")
+            }))
+        }
+        Err(_) => Err(Box::new(request_error(
+            media,
+            StatusCode::REQUEST_TIMEOUT,
+            "REQUEST_TIMEOUT",
+            &format!("the request body did not arrive within {} s", settings.body_read_timeout.as_secs()),
+        ))),
+    }
+}
+
+fn parse_post(media: MediaType, headers: &HeaderMap, body: Bytes) -> Result<Request, Refusal> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     if essence != "application/json" {
@@ -198,14 +199,6 @@ fn parse_post(media: MediaType, headers: &HeaderMap, body: Result<Bytes, BytesRe
             "POST bodies must be application/json",
         )));
     }
-    let body = body.map_err(|rejection| {
-        let status = rejection.status();
-        Box::new(if status == StatusCode::PAYLOAD_TOO_LARGE {
-            request_error(media, status, "PAYLOAD_TOO_LARGE", "the request body is larger than this server accepts")
-        } else {
-            request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", "the request body could not be read")
-        })
-    })?;
     serde_json::from_slice::<Request>(&body).map_err(|error| {
         let message = format!("the body is not a GraphQL request: {error}");
         Box::new(request_error(media, StatusCode::BAD_REQUEST, "BAD_REQUEST", &message))
@@ -228,35 +221,25 @@ async fn handle(
             &format!("cross-site request from {origin} refused (not in FULIAN_CORS_ORIGINS)"),
         );
     }
+    // Rate limits, before any token is verified: an address whose tokens keep failing is
+    // refused at once (its failures have a bucket of their own, so bad tokens cost nothing
+    // to refuse); then each principal, or each address for anonymous requests, has its bucket.
+    let failures = format!("failed-auth:{}", peer.key());
+    if headers.contains_key(header::AUTHORIZATION)
+        && let Err(wait) = state.rate_limiter.peek(&failures)
+    {
+        return too_many_requests(media, wait);
+    }
     let caller = match state.authenticate(&headers) {
         Ok(caller) => caller,
         Err(message) => {
-            if let Ok(mut request) = request
-                && let name = request.operation_name.clone()
-                && let Ok(document) = request.parsed_query()
-                && operation_type(document, name.as_deref()) == Some(OperationType::Mutation)
-            {
-                state.services.record_refused_mutation(&root_fields(document, name.as_deref()), &message).await;
-            }
-            let mut response = request_error(media, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", &message);
-            let challenge =
-                format!("Bearer error=\"invalid_token\", error_description=\"{}\"", message.replace('"', "'"));
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
-            }
-            return response;
+            let _ = state.rate_limiter.check(&failures);
+            return unauthenticated(&state, media, request, &message).await;
         }
     };
-    let key = caller.principal().map_or_else(
-        || format!("ip:{}", peer.0.map_or_else(|| "unknown".to_owned(), |addr| addr.ip().to_string())),
-        |p| format!("sub:{}", p.sub),
-    );
-    if let Err(wait) = state.rate_limiter.check(&key) {
-        let mut response =
-            request_error(media, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests; retry later");
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-        return response;
+    let bucket = caller.principal().map_or_else(|| peer.key(), |p| format!("sub:{}", p.sub));
+    if let Err(wait) = state.rate_limiter.check(&bucket) {
+        return too_many_requests(media, wait);
     }
     let mut request = match request {
         Ok(request) => request,
@@ -292,14 +275,15 @@ async fn handle(
         }
     }
     let name = request.operation_name.clone();
+    let (mut request, checked) = parse_off_runtime(request, state.settings.document_limits()).await;
+    if let Err(refusal) = checked {
+        return refused_document(media, refusal);
+    }
+    // Parsed and measured above; this borrows the parsed document.
     let document = match request.parsed_query() {
         Ok(document) => document,
         Err(error) => {
-            return respond(
-                media,
-                StatusCode::BAD_REQUEST,
-                Response::from_errors(vec![with_code(error, "GRAPHQL_PARSE_FAILED")]),
-            );
+            return refused_document(media, document::Refusal { code: "GRAPHQL_PARSE_FAILED", message: error.message });
         }
     };
     if over_get && operation_type(document, name.as_deref()) == Some(OperationType::Mutation) {
@@ -312,12 +296,8 @@ async fn handle(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    if let Some(message) = state.settings.check_shape(document, name.as_deref()) {
-        return respond(
-            media,
-            StatusCode::BAD_REQUEST,
-            Response::from_errors(vec![with_code(ServerError::new(message, None), "QUERY_TOO_LARGE")]),
-        );
+    if let Err(refusal) = state.settings.check_schema_access(document, name.as_deref()) {
+        return refused_document(media, refusal);
     }
 
     let request_document = document.clone();
@@ -362,7 +342,7 @@ async fn handle(
     };
     classify_errors(&mut response);
     null_failed_root_fields(&state.schema_shape, &request_document, name.as_deref(), &mut response);
-    if let Some(op) = operation(&request_document, name.as_deref()) {
+    if let Some(op) = operation(&request_document, name.as_deref()).map(|op| &op.node) {
         in_selection_order(&mut response.data, &[&op.selection_set.node], &request_document);
     }
     let request_error = response.errors.iter().all(|e| e.path.is_empty()) && !response.errors.is_empty();
@@ -427,7 +407,7 @@ fn null_failed_root_fields(
     name: Option<&str>,
     response: &mut Response,
 ) {
-    let Some(op) = operation(document, name) else { return };
+    let Some(op) = operation(document, name).map(|op| &op.node) else { return };
     for error in &response.errors {
         let [async_graphql::PathSegment::Field(key)] = error.path.as_slice() else { continue };
         let field = op.selection_set.node.items.iter().find_map(|s| match &s.node {
@@ -533,65 +513,88 @@ fn classify_errors(response: &mut Response) {
     }
 }
 
-/// The operation a request runs: by name, or the only one.
-fn operation<'d>(
-    document: &'d ExecutableDocument,
-    name: Option<&str>,
-) -> Option<&'d async_graphql::parser::types::OperationDefinition> {
-    match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(&op.node),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next().map(|op| &op.node),
-        _ => None,
+/// Parses a request's query once its text passed the nesting check, then measures the
+/// document; both linear in the query's size.
+pub(super) fn parse_within_limits<'r>(
+    request: &'r mut Request,
+    limits: &DocumentLimits,
+) -> Result<&'r ExecutableDocument, document::Refusal> {
+    document::check_text(&request.query, limits)?;
+    let name = request.operation_name.clone();
+    let document = request
+        .parsed_query()
+        .map_err(|error| document::Refusal { code: "GRAPHQL_PARSE_FAILED", message: error.message })?;
+    document::check_document(document, name.as_deref(), limits)?;
+    Ok(document)
+}
+
+/// Queries longer than this are parsed and measured on the blocking pool, not on the
+/// runtime's workers, so that parsing them cannot hold up other requests (`/healthz`).
+const PARSE_INLINE_BELOW: usize = 4 * 1024;
+
+/// At most this many long queries parse at once (one per core), whatever the number of clients.
+static PARSERS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
+});
+
+/// Parses and measures a query with [`parse_within_limits`]: a long one on the blocking pool,
+/// a short one here. The parsed document stays in the request.
+async fn parse_off_runtime(mut request: Request, limits: DocumentLimits) -> (Request, Result<(), document::Refusal>) {
+    if request.query.len() < PARSE_INLINE_BELOW {
+        let checked = parse_within_limits(&mut request, &limits).map(|_| ());
+        return (request, checked);
+    }
+    let _permit = PARSERS.acquire().await.expect("the parser semaphore is never closed");
+    let parsing = tokio::task::spawn_blocking(move || {
+        let checked = parse_within_limits(&mut request, &limits).map(|_| ());
+        (request, checked)
+    });
+    match parsing.await {
+        Ok(parsed) => parsed,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
     }
 }
 
-fn operation_type(document: &ExecutableDocument, name: Option<&str>) -> Option<OperationType> {
-    operation(document, name).map(|op| op.ty)
+/// A document refused before validation: 400 with the refusal's code.
+fn refused_document(media: MediaType, refusal: document::Refusal) -> HttpResponse {
+    respond(
+        media,
+        StatusCode::BAD_REQUEST,
+        Response::from_errors(vec![with_code(ServerError::new(refusal.message, None), refusal.code)]),
+    )
 }
 
-/// Names of the root fields an operation selects (fragments at the root expanded).
-pub(super) fn root_fields(document: &ExecutableDocument, name: Option<&str>) -> Vec<String> {
-    fn collect(document: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>, depth: usize) {
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(field) => out.push(field.node.name.node.to_string()),
-                Selection::InlineFragment(fragment) if depth < 8 => {
-                    collect(document, &fragment.node.selection_set.node, out, depth + 1)
-                }
-                Selection::FragmentSpread(spread) if depth < 8 => {
-                    if let Some(fragment) = document.fragments.get(&spread.node.fragment_name.node) {
-                        collect(document, &fragment.node.selection_set.node, out, depth + 1);
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    if let Some(op) = operation(document, name) {
-        collect(document, &op.selection_set.node, &mut out, 0);
-    }
-    out
+/// 429 with `Retry-After`.
+fn too_many_requests(media: MediaType, wait: std::time::Duration) -> HttpResponse {
+    let mut response =
+        request_error(media, StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED", "too many requests; retry later");
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
 }
 
-/// Number of aliased fields anywhere in the document.
-pub(super) fn alias_count(document: &ExecutableDocument) -> usize {
-    fn count(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|selection| match &selection.node {
-                Selection::Field(field) => {
-                    usize::from(field.node.alias.is_some()) + count(&field.node.selection_set.node)
-                }
-                Selection::InlineFragment(fragment) => count(&fragment.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+/// 401 with a `WWW-Authenticate` challenge. A refused mutation is audited, within the
+/// audit's budget for refusals (see [`super::refusals`]): no one can grow the log at will.
+async fn unauthenticated(
+    state: &AppState,
+    media: MediaType,
+    request: Result<Request, Refusal>,
+    message: &str,
+) -> HttpResponse {
+    if let Ok(mut request) = request
+        && let name = request.operation_name.clone()
+        && let Ok(document) = parse_within_limits(&mut request, &state.settings.document_limits())
+        && operation_type(document, name.as_deref()) == Some(OperationType::Mutation)
+        && let Some(reason) = state.refusals.admit(message)
+    {
+        state.services.record_refused_mutation(&document::root_fields(document, name.as_deref()), &reason).await;
     }
-    let operations: usize = document.operations.iter().map(|(_, op)| count(&op.node.selection_set.node)).sum();
-    let fragments: usize = document.fragments.values().map(|f| count(&f.node.selection_set.node)).sum();
-    operations + fragments
+    let mut response = request_error(media, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
+    let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", message.replace('"', "'"));
+    if let Ok(value) = HeaderValue::from_str(&challenge) {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 /// The origin of a browser request made from another site that is not allowed, if this is one.
@@ -599,7 +602,7 @@ pub(super) fn alias_count(document: &ExecutableDocument) -> usize {
 /// Browsers mark every request with `Sec-Fetch-Site` and cross-origin ones with `Origin`;
 /// a request a page on another site makes (a form post, an image, a script) carries one of
 /// them, while programs (curl, dashboards, gateways) send neither and are not affected.
-fn cross_site_origin(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
+pub(super) fn cross_site_origin(headers: &HeaderMap, allowed: &[String]) -> Option<String> {
     let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let allowed_origin = |o: &str| allowed.iter().any(|a| a == "*" || a.eq_ignore_ascii_case(o));
@@ -654,7 +657,7 @@ fn ok_json(media: MediaType, body: Bytes) -> HttpResponse {
 
 /// An error about the HTTP request itself, in the GraphQL response shape, with its status
 /// whatever the media type (these requests are not well-formed GraphQL-over-HTTP requests).
-fn request_error(media: MediaType, status: StatusCode, code: &str, message: &str) -> HttpResponse {
+pub(super) fn request_error(media: MediaType, status: StatusCode, code: &str, message: &str) -> HttpResponse {
     let response = Response::from_errors(vec![with_code(ServerError::new(message, None), code)]);
     let mut http = respond(MediaType::GraphqlResponse, status, response);
     http.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(media.content_type()));

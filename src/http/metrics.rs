@@ -44,9 +44,39 @@ fn series() -> std::sync::MutexGuard<'static, Series> {
     SERIES.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// Distinct operation names kept as series; later new names are counted under `(other)`, so
+/// clients cannot grow the metrics (and this process's memory) by inventing names.
+const MAX_OPERATION_SERIES: usize = 200;
+
 /// Counts one GraphQL operation (`kind` is query, mutation or subscription; name may be absent).
 pub fn operation(kind: &str, name: Option<&str>) {
-    *series().operations.entry((kind.to_owned(), name.unwrap_or("").to_owned())).or_default() += 1;
+    let mut s = series();
+    let mut key = (kind.to_owned(), name.unwrap_or("").to_owned());
+    if !s.operations.contains_key(&key) && s.operations.len() >= MAX_OPERATION_SERIES {
+        key.1 = "(other)".to_owned();
+    }
+    *s.operations.entry(key).or_default() += 1;
+}
+
+/// Gauges and counters of what clients hold open or were refused, updated without the lock.
+pub mod held {
+    use std::sync::atomic::{AtomicI64, AtomicU64};
+
+    /// Open HTTP connections (WebSocket ones included until they upgrade).
+    pub static CONNECTIONS: AtomicI64 = AtomicI64::new(0);
+    /// Open WebSocket connections.
+    pub static WEBSOCKETS: AtomicI64 = AtomicI64::new(0);
+    /// Open subscriptions over all WebSocket connections.
+    pub static SUBSCRIPTIONS: AtomicI64 = AtomicI64::new(0);
+    /// Connections closed at once because a limit was reached.
+    pub static REFUSED_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
+    /// Refused requests whose audit row was not written (the refusal budget was spent).
+    pub static REFUSALS_SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+}
+
+/// Counts a refusal left out of the audit log one by one.
+pub fn refusal_suppressed() {
+    held::REFUSALS_SUPPRESSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Counts errors of a response by their `extensions.code`.
@@ -159,6 +189,32 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
         out.push_str("# TYPE fulian_response_cache_total counter\n");
         let _ = writeln!(out, "fulian_response_cache_total{{result=\"hit\"}} {}", s.cache_hits);
         let _ = writeln!(out, "fulian_response_cache_total{{result=\"miss\"}} {}", s.cache_misses);
+    }
+    {
+        use std::sync::atomic::Ordering::Relaxed;
+        let gauges = [
+            ("fulian_http_open_connections", "gauge", "Open HTTP connections.", held::CONNECTIONS.load(Relaxed)),
+            ("fulian_websocket_connections", "gauge", "Open WebSocket connections.", held::WEBSOCKETS.load(Relaxed)),
+            ("fulian_subscriptions", "gauge", "Open GraphQL subscriptions.", held::SUBSCRIPTIONS.load(Relaxed)),
+        ];
+        let counters = [
+            (
+                "fulian_connections_refused_total",
+                "Connections closed at once because a connection limit was reached.",
+                held::REFUSED_CONNECTIONS.load(Relaxed),
+            ),
+            (
+                "fulian_audit_refusals_suppressed_total",
+                "Refused requests not audited one by one (the audit budget for refusals was spent).",
+                held::REFUSALS_SUPPRESSED.load(Relaxed),
+            ),
+        ];
+        for (name, kind, help, value) in gauges {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
+        }
+        for (name, help, value) in counters {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
+        }
     }
     let store = state.services.store();
     out.push_str("# HELP fulian_db_statements_total SQL statements issued (a transaction counts once).\n");

@@ -1,13 +1,17 @@
 //! The HTTP surface: routes, request tracing, graceful shutdown.
 
+pub mod document;
 mod graphiql;
 mod graphql;
 mod health;
+pub mod listener;
 pub mod metrics;
 pub mod persisted;
 mod rate_limit;
+pub mod refusals;
 pub mod response_cache;
 pub mod shutdown;
+mod websocket;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +68,26 @@ pub struct HttpSettings {
     pub persisted_queries_file: Option<std::path::PathBuf>,
     /// Bytes of query responses kept for repeated requests (see `response_cache`); 0 disables.
     pub response_cache_bytes: usize,
+    /// Most selections, arguments, directives and values a query may expand to.
+    pub max_query_nodes: usize,
+    /// Longest query text, in bytes (variables may use the rest of the body).
+    pub max_query_bytes: usize,
+    /// Most connections open at once.
+    pub max_connections: usize,
+    /// Most connections one client address holds at once.
+    pub max_connections_per_client: usize,
+    /// Longest a client may take to send a request's headers.
+    pub header_read_timeout: Duration,
+    /// Longest a client may take to send a request's body.
+    pub body_read_timeout: Duration,
+    /// Most WebSocket connections one client address holds at once.
+    pub max_websockets_per_client: usize,
+    /// Most WebSocket connections open at once.
+    pub max_websockets: usize,
+    /// Most subscriptions open on one WebSocket connection.
+    pub max_subscriptions_per_connection: usize,
+    /// Audit rows a minute for requests refused before they ran (unauthenticated mutations).
+    pub audit_refusals_per_minute: u32,
 }
 
 impl Default for HttpSettings {
@@ -84,25 +108,65 @@ impl Default for HttpSettings {
             persisted_queries: persisted::PersistedMode::Auto,
             persisted_queries_file: None,
             response_cache_bytes: 32 * 1024 * 1024,
+            max_query_nodes: 5_000,
+            max_query_bytes: 100_000,
+            max_connections: 1024,
+            max_connections_per_client: 128,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(15),
+            max_websockets_per_client: 16,
+            max_websockets: 512,
+            max_subscriptions_per_connection: 20,
+            audit_refusals_per_minute: refusals::DEFAULT_PER_MINUTE,
         }
     }
 }
 
 impl HttpSettings {
-    /// Refuses a document over the alias or root-field limits, with the reason.
-    fn check_shape(&self, document: &ExecutableDocument, operation: Option<&str>) -> Option<String> {
-        let aliases = graphql::alias_count(document);
-        if aliases > self.max_aliases {
-            return Some(format!("the query uses {aliases} aliases; at most {} are allowed", self.max_aliases));
+    /// The bounds a query document must stay within (see `document`).
+    pub fn document_limits(&self) -> document::DocumentLimits {
+        document::DocumentLimits {
+            max_bytes: self.max_query_bytes,
+            // Fields, plus room for list and object literals in arguments.
+            max_text_nesting: self.max_depth.saturating_mul(2).saturating_add(16),
+            max_nodes: self.max_query_nodes,
+            max_depth: self.max_depth,
+            max_aliases: self.max_aliases,
+            max_root_fields: self.max_root_fields,
+            max_directives: 10,
         }
-        let roots = graphql::root_fields(document, operation).len();
-        if roots > self.max_root_fields {
-            return Some(format!(
-                "the operation selects {roots} root fields; at most {} are allowed",
-                self.max_root_fields
-            ));
+    }
+
+    /// The bounds on connections (see `listener`).
+    pub fn connection_limits(&self) -> listener::ConnectionLimits {
+        listener::ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            max_connections_per_client: self.max_connections_per_client.max(1),
+            header_read_timeout: self.header_read_timeout,
         }
-        None
+    }
+
+    /// With introspection off, nothing else may hand out the schema: the federation SDL
+    /// (`_service`) is refused like `__schema` (a gateway then needs its supergraph composed
+    /// elsewhere), and validation errors suggest no field names (see `build_schema`).
+    fn check_schema_access(
+        &self,
+        document: &ExecutableDocument,
+        operation: Option<&str>,
+    ) -> Result<(), document::Refusal> {
+        if self.introspection {
+            return Ok(());
+        }
+        let fields = document::root_fields(document, operation);
+        match fields.iter().find(|f| matches!(f.as_str(), "_service" | "__schema" | "__type")) {
+            Some(field) => Err(document::Refusal {
+                code: "INTROSPECTION_DISABLED",
+                message: format!(
+                    "`{field}` is not available: this server does not publish its schema (FULIAN_INTROSPECTION=false)"
+                ),
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -117,6 +181,8 @@ pub struct AppState {
     schema_shape: Arc<graphql::SchemaShape>,
     persisted: Arc<persisted::PersistedQueries>,
     response_cache: Arc<response_cache::ResponseCache>,
+    refusals: Arc<refusals::RefusalBudget>,
+    websockets: Arc<listener::ClientSlots>,
 }
 
 impl AppState {
@@ -140,6 +206,11 @@ impl AppState {
                 settings.persisted_queries_file.as_deref(),
             )?),
             response_cache: Arc::new(response_cache::ResponseCache::new(settings.response_cache_bytes)),
+            refusals: Arc::new(refusals::RefusalBudget::new(settings.audit_refusals_per_minute)),
+            websockets: listener::ClientSlots::new(
+                settings.max_websockets_per_client.max(1),
+                settings.max_websockets.max(1),
+            ),
             settings: Arc::new(settings),
         })
     }
@@ -173,7 +244,7 @@ pub fn app(state: AppState) -> Router {
     let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
-        .route("/graphql/ws", get(graphql::websocket))
+        .route("/graphql/ws", get(websocket::upgrade))
         .route(graphiql::PAGE_PATH, get(graphiql::page))
         .route(graphiql::SCRIPT_PATH, get(graphiql::script))
         .route(graphiql::STYLE_PATH, get(graphiql::style))

@@ -31,8 +31,17 @@ impl RateLimiter {
         }
     }
 
+    /// Whether `key`'s bucket holds a request, without taking it; else how long until it will.
+    pub fn peek(&self, key: &str) -> Result<(), Duration> {
+        self.take(key, false)
+    }
+
     /// Takes one request from `key`'s bucket, or says how long until one is available.
     pub fn check(&self, key: &str) -> Result<(), Duration> {
+        self.take(key, true)
+    }
+
+    fn take(&self, key: &str, take: bool) -> Result<(), Duration> {
         if self.per_second <= 0.0 {
             return Ok(());
         }
@@ -46,7 +55,9 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + refill).min(self.burst);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            if take {
+                bucket.tokens -= 1.0;
+            }
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / self.per_second))
@@ -68,5 +79,9 @@ mod tests {
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(limiter.check("b").is_ok(), "keys are independent");
         assert!(RateLimiter::new(0, 1).check("a").is_ok());
+        let limiter = RateLimiter::new(60, 1);
+        assert!(limiter.peek("c").is_ok() && limiter.peek("c").is_ok(), "peeking takes nothing");
+        assert!(limiter.check("c").is_ok());
+        assert!(limiter.peek("c").is_err());
     }
 }

@@ -126,6 +126,7 @@ async fn shutdown_lets_in_flight_requests_finish() {
     let server = tokio::spawn(server::run(
         listener,
         router,
+        fulian_graph::http::HttpSettings::default().connection_limits(),
         async {
             stopped.await.ok();
         },

@@ -10,6 +10,7 @@ mod errors;
 mod federation;
 mod figures;
 mod graphiql;
+mod hostile;
 mod http;
 mod import;
 mod libraries;

@@ -11,7 +11,7 @@ use fulian_graph::domain::access::Role;
 use fulian_graph::http::HttpSettings;
 use serde_json::{Value, json};
 
-use crate::common::{Db, SECRET, TestApp, admin, error_code, test_settings, token};
+use crate::common::{Db, SECRET, TestApp, admin, error_code, only_error, test_settings, token};
 use crate::on_both_dbs;
 
 on_both_dbs!(
@@ -178,8 +178,21 @@ async fn slow_requests_are_abandoned(db: Db) {
 
 async fn introspection_can_be_turned_off(db: Db) {
     let app = start(db, |s| s.introspection = false).await;
-    let body = app.graphql("{ __schema { queryType { name } } __type(name: \"Region\") { name } }", json!({})).await;
-    assert_eq!(body["data"], json!({ "__schema": null, "__type": null }), "{body}");
+    // Nothing hands out the schema: not introspection, not the federation SDL, not the
+    // suggestions in error messages.
+    for query in [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Region\") { name } }",
+        "{ _service { sdl } }",
+        "fragment F on Query { _service { sdl } } { ...F }",
+    ] {
+        let body = app.graphql(query, json!({})).await;
+        assert_eq!(error_code(&body), "INTROSPECTION_DISABLED", "{query}: {body}");
+        assert!(body["data"].is_null(), "{body}");
+    }
+    let body = app.graphql("{ regio(code: \"110112\") { nam } }", json!({})).await;
+    let message = only_error(&body)["message"].as_str().unwrap();
+    assert!(!message.contains("Did you mean"), "{message}");
     assert_eq!(app.data(QUERY, json!({})).await["region"]["name"], "通州区");
 }
 
