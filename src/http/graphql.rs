@@ -105,6 +105,31 @@ pub struct GetParams {
     extensions: Option<String>,
 }
 
+/// Decodes untrusted request bytes the way the handlers do, without a server: a POST body
+/// (as `application/json`) or a GET query string, then the document checks. For the fuzz
+/// targets in `fuzz/`; the answer is the status the client would get before execution.
+pub fn decode_untrusted(post_body: Option<&[u8]>, query_string: &str, limits: &DocumentLimits) -> StatusCode {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let decoded = match post_body {
+        Some(body) => parse_post(MediaType::GraphqlResponse, &headers, Bytes::copy_from_slice(body)),
+        None => {
+            let uri = format!("/graphql?{query_string}").parse::<axum::http::Uri>();
+            match uri.ok().and_then(|uri| Query::<GetParams>::try_from_uri(&uri).ok()) {
+                Some(Query(params)) => request_from_params(MediaType::GraphqlResponse, params),
+                None => return StatusCode::BAD_REQUEST,
+            }
+        }
+    };
+    match decoded {
+        Ok(mut request) => match parse_within_limits(&mut request, limits) {
+            Ok(_) => StatusCode::OK,
+            Err(_) => StatusCode::BAD_REQUEST,
+        },
+        Err(response) => response.status(),
+    }
+}
+
 /// GraphQL over GET: queries only. A mutation is refused with 405 before anything runs.
 pub async fn get(
     State(state): State<AppState>,

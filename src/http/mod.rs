@@ -4,6 +4,7 @@ pub mod document;
 mod graphiql;
 mod graphql;
 mod health;
+pub use graphql::decode_untrusted;
 pub mod listener;
 pub mod metrics;
 pub mod persisted;
