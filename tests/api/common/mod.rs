@@ -29,16 +29,67 @@ pub enum Db {
 }
 
 impl Db {
-    /// PostgreSQL when configured (see [`POSTGRES_URL_VAR`]), with a note on stderr otherwise.
+    /// PostgreSQL at [`POSTGRES_URL_VAR`], by default the local cluster
+    /// ([`DEFAULT_POSTGRES_URL`], started if it is not running). Only an explicit
+    /// `FULIAN_TEST_POSTGRES_URL=skip` skips the PostgreSQL half (with a note on stderr); an
+    /// unreachable database fails the test, so the suite cannot pass on SQLite alone unnoticed.
     pub fn postgres() -> Option<Self> {
-        match std::env::var(POSTGRES_URL_VAR) {
-            Ok(url) => Some(Self::Postgres(url)),
-            Err(_) => {
-                eprintln!("{POSTGRES_URL_VAR} is not set: skipping the PostgreSQL run of this test");
+        static URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+        let url = URL.get_or_init(|| {
+            let url = std::env::var(POSTGRES_URL_VAR).unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+            if url == "skip" {
+                return None;
+            }
+            ensure_postgres(&url);
+            Some(url)
+        });
+        match url {
+            Some(url) => Some(Self::Postgres(url.clone())),
+            None => {
+                eprintln!("{POSTGRES_URL_VAR}=skip: skipping the PostgreSQL run of this test");
                 None
             }
         }
     }
+}
+
+/// The PostgreSQL the suite uses when [`POSTGRES_URL_VAR`] is not set: the machine's cluster.
+pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Makes sure PostgreSQL answers at `url`: if it does not and it is the local default, starts
+/// the machine's cluster (as `.ci/run` does); panics with what to do when it still does not.
+fn ensure_postgres(url: &str) {
+    let answers = || {
+        std::process::Command::new("pg_isready")
+            .args(["-q", "-d", url])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if answers() {
+        return;
+    }
+    if url == DEFAULT_POSTGRES_URL
+        && let Ok(versions) = std::fs::read_dir("/etc/postgresql")
+        && let Some(version) = versions.filter_map(Result::ok).map(|e| e.file_name()).next()
+    {
+        eprintln!("PostgreSQL is not answering; starting the local cluster");
+        let _ = std::process::Command::new("pg_ctlcluster")
+            .arg("--skip-systemctl-redirect")
+            .arg(&version)
+            .args(["main", "start"])
+            .status();
+        for _ in 0..30 {
+            if answers() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_secs(1));
+        }
+    }
+    panic!(
+        "PostgreSQL does not answer at {url}: start it, point {POSTGRES_URL_VAR} at one, \
+         or set {POSTGRES_URL_VAR}=skip to run the SQLite half alone"
+    );
 }
 
 /// The settings of test apps: defaults, plus the test secret for tokens.
