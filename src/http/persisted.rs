@@ -29,11 +29,21 @@ pub enum PersistedMode {
 pub struct PersistedQueries {
     mode: PersistedMode,
     registered: HashMap<String, String>,
-    learnt: RwLock<HashMap<String, String>>,
+    learnt: RwLock<Learnt>,
 }
 
-/// Queries learnt in automatic mode at most (then the oldest are forgotten all at once).
+/// Queries learnt from clients, with their total size.
+#[derive(Debug, Default)]
+struct Learnt {
+    by_hash: HashMap<String, String>,
+    bytes: usize,
+}
+
+/// Queries learnt in automatic mode at most, and their bytes at most (then everything learnt
+/// is forgotten at once; clients send the text again when asked): clients cannot make the
+/// server hold more than this.
 const LEARNT_CAPACITY: usize = 10_000;
+const LEARNT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Why a request was refused: its `extensions.code`, a message, and whether the request itself
 /// was malformed (400) or only needs the text sent again (200, as Apollo clients expect).
@@ -119,10 +129,9 @@ impl PersistedQueries {
         let text = request.query.trim();
         if text.is_empty() {
             let Some(hash) = hash else { return Ok(()) };
-            let known =
-                self.registered.get(&hash).cloned().or_else(|| {
-                    self.learnt.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&hash).cloned()
-                });
+            let known = self.registered.get(&hash).cloned().or_else(|| {
+                self.learnt.read().unwrap_or_else(std::sync::PoisonError::into_inner).by_hash.get(&hash).cloned()
+            });
             return match known {
                 Some(query) => {
                     request.query = query;
@@ -150,10 +159,13 @@ impl PersistedQueries {
             PersistedMode::Allowlist if !self.registered.contains_key(&computed) => Err(not_allowed()),
             PersistedMode::Auto if hash.is_some() => {
                 let mut learnt = self.learnt.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                if learnt.len() >= LEARNT_CAPACITY {
-                    learnt.clear();
+                let size = computed.len() + request.query.len();
+                if learnt.by_hash.len() >= LEARNT_CAPACITY || learnt.bytes + size > LEARNT_BYTES {
+                    *learnt = Learnt::default();
                 }
-                learnt.insert(computed, request.query.clone());
+                if learnt.by_hash.insert(computed, request.query.clone()).is_none() {
+                    learnt.bytes += size;
+                }
                 Ok(())
             }
             _ => Ok(()),
@@ -168,5 +180,35 @@ fn not_allowed() -> Refused {
                   register the operation in the manifest"
             .into(),
         malformed: true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apq(query: &str) -> Request {
+        let mut request = Request::new(query);
+        let extension = serde_json::json!({ "version": 1, "sha256Hash": sha256_hex(query) });
+        request.extensions.insert("persistedQuery".into(), async_graphql::Value::from_json(extension).unwrap());
+        request
+    }
+
+    #[test]
+    fn learnt_queries_stay_within_their_byte_bound() {
+        let queries = PersistedQueries::load(PersistedMode::Auto, None).unwrap();
+        let big = |i: usize| format!("{{ __typename }} # {i} {}", "x".repeat(1024 * 1024));
+        for i in 0..40 {
+            assert!(queries.resolve(&mut apq(&big(i))).is_ok());
+            let learnt = queries.learnt.read().unwrap();
+            assert!(learnt.bytes <= LEARNT_BYTES, "{} bytes learnt", learnt.bytes);
+            assert_eq!(learnt.bytes, learnt.by_hash.iter().map(|(h, q)| h.len() + q.len()).sum::<usize>());
+        }
+        // The latest is still known by hash alone.
+        let latest = big(39);
+        let mut by_hash = apq(&latest);
+        by_hash.query = String::new();
+        assert!(queries.resolve(&mut by_hash).is_ok());
+        assert_eq!(by_hash.query, latest);
     }
 }
