@@ -40,6 +40,10 @@ pub enum AppError {
     Forbidden(String),
     /// The caller could not be identified.
     Unauthenticated(String),
+    /// The database cannot serve right now (unreachable, disk full, read-only); retry later.
+    Unavailable(String),
+    /// The request ran out of time and its database work was stopped.
+    Timeout(String),
     /// Something broke on our side; details go to the log only.
     Internal(anyhow::Error),
 }
@@ -63,6 +67,7 @@ impl AppError {
         match self {
             Self::NotFound(m) | Self::Conflict(m) | Self::Forbidden(m) | Self::Unauthenticated(m) => m.clone(),
             Self::BadUserInput(problems) => summarize(problems),
+            Self::Unavailable(m) | Self::Timeout(m) => m.clone(),
             Self::Internal(_) => "internal error".to_owned(),
         }
     }
@@ -75,6 +80,8 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::Timeout(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL",
         }
     }
@@ -82,6 +89,13 @@ impl AppError {
 
 impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
+        if error.is_interrupted() {
+            return Self::Timeout("the request took too long and its database work was stopped".to_owned());
+        }
+        if error.is_unavailable() {
+            tracing::error!(%error, "the database cannot serve");
+            return Self::Unavailable("the database is unavailable or cannot take writes; try again later".to_owned());
+        }
         Self::Internal(error.into())
     }
 }

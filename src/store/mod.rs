@@ -10,10 +10,12 @@ pub mod audit;
 pub(crate) mod bulk;
 pub mod contested;
 pub mod dataset;
+pub mod deadline;
 pub mod dialect;
 pub mod events;
 pub mod figure_lists;
 pub mod figures;
+pub(crate) mod health;
 pub mod libraries;
 pub mod organizations;
 pub mod regions;
@@ -26,10 +28,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
+pub use deadline::within;
 pub use dialect::Backend;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -53,6 +56,52 @@ pub enum StoreError {
     /// A stored value does not fit the domain (e.g. an enum text no variant matches).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Writes have been failing (see [`StoreError::is_unavailable`]) and still do.
+    #[error("the database cannot take writes: {0}")]
+    Unavailable(String),
+}
+
+impl StoreError {
+    /// The database itself cannot serve right now: it is unreachable, out of disk space or
+    /// memory, read-only, or failing I/O. Retrying later may succeed; the request was not wrong.
+    /// (A pool closed by our own shutdown is not: that is internal.)
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(sqlx::Error::Database(db)) => match db.code() {
+                Some(code) if code.len() == 5 => {
+                    // PostgreSQL SQLSTATE: connection exception, insufficient resources (disk
+                    // full), operator intervention (shutdown; not 57014, a cancelled statement),
+                    // system error (I/O), internal error (corruption), read-only transaction.
+                    ["08", "53", "57P", "58", "XX"].iter().any(|class| code.starts_with(class)) || code == "25006"
+                }
+                // SQLite's extended result code; the primary code is its low byte: NOMEM,
+                // READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+                Some(code) => code.parse::<i32>().is_ok_and(|c| [7, 8, 10, 11, 13, 14, 15, 26].contains(&(c & 0xff))),
+                None => false,
+            },
+            Self::Database(error) => matches!(
+                error,
+                sqlx::Error::Io(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::PoolTimedOut
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+
+    /// The statement was stopped because the work it belonged to ran out of time (see
+    /// [`deadline`]): SQLite's `SQLITE_INTERRUPT`, PostgreSQL's `query_canceled`.
+    pub fn is_interrupted(&self) -> bool {
+        let Self::Database(sqlx::Error::Database(db)) = self else { return false };
+        match db.code().as_deref() {
+            Some("57014") => true,
+            Some(code) if code.len() < 5 => code.parse::<i32>().is_ok_and(|c| c & 0xff == 9),
+            _ => false,
+        }
+    }
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -84,6 +133,7 @@ enum Pool {
 pub struct Store {
     pool: Pool,
     statements: Arc<AtomicU64>,
+    health: Arc<health::WriteHealth>,
 }
 
 /// How to open a [`Store`].
@@ -145,16 +195,30 @@ impl Store {
                     // with "database is locked" behind a slow one (seen under W5's load at 5 s).
                     .busy_timeout(Duration::from_secs(30));
                 let in_memory = options.url.contains(":memory:") || options.url.contains("mode=memory");
-                let pool = SqlitePoolOptions::new()
+                let mut pool = SqlitePoolOptions::new()
                     // An in-memory database lives and dies with its one connection.
                     .max_connections(if in_memory { 1 } else { options.max_connections })
                     .min_connections(if in_memory { 1 } else { 0 })
                     .idle_timeout(if in_memory { None } else { Some(Duration::from_secs(600)) })
                     .max_lifetime(if in_memory { None } else { Some(Duration::from_secs(1800)) })
-                    .acquire_timeout(options.acquire_timeout)
-                    .connect_with(connect)
-                    .await?;
-                Pool::Sqlite(pool)
+                    .acquire_timeout(options.acquire_timeout);
+                // An in-memory database (tests) keeps neither hook: closing its one connection
+                // would lose it, and an interrupted write can leave a connection fit only for closing.
+                if !in_memory {
+                    pool = pool
+                        // `before_acquire` talks to the connection's worker, which is the liveness test.
+                        .test_before_acquire(false)
+                        .after_connect(|conn, _| Box::pin(bound_sqlite(conn)))
+                        .before_acquire(|conn, _| {
+                            Box::pin(async move {
+                                if left_in_transaction(conn) {
+                                    return Ok(false);
+                                }
+                                bound_sqlite(conn).await.map(|()| true)
+                            })
+                        });
+                }
+                Pool::Sqlite(pool.connect_with(connect).await?)
             }
             Backend::Postgres => {
                 // No JIT: it compiles each execution of a large plan anew (a second and more
@@ -169,12 +233,23 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
+                    // `before_acquire` makes a round trip, which is the liveness test.
+                    .test_before_acquire(false)
+                    .after_connect(|conn, _| Box::pin(bound_postgres(conn)))
+                    .before_acquire(|conn, _| {
+                        Box::pin(async move {
+                            if left_in_transaction(conn) {
+                                return Ok(false);
+                            }
+                            bound_postgres(conn).await.map(|()| true)
+                        })
+                    })
                     .connect_with(connect)
                     .await?;
                 Pool::Postgres(pool)
             }
         };
-        Ok(Self { pool, statements: Arc::default() })
+        Ok(Self { pool, statements: Arc::default(), health: Arc::default() })
     }
 
     /// The backend this store talks to.
@@ -202,10 +277,29 @@ impl Store {
         Ok(())
     }
 
-    /// Checks the database answers a trivial query.
+    /// Checks the database answers a trivial query and, if writes have been failing, that they
+    /// work again (see [`health`]); for readiness.
     pub async fn ping(&self) -> StoreResult<()> {
         on_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)?);
-        Ok(())
+        self.health.check(self.probe_writes()).await.map_err(StoreError::Unavailable)
+    }
+
+    /// A write transaction that changes no row but must reach the disk: SQLite rewrites its
+    /// header's `user_version` with the value it has; PostgreSQL assigns a transaction id,
+    /// which makes its commit write and flush the log.
+    async fn probe_writes(&self) -> StoreResult<()> {
+        let mut tx = self.begin().await?;
+        match self.backend() {
+            Backend::Sqlite => {
+                let version = tx.fetch_count(&sql::Sql::new("PRAGMA user_version")).await?;
+                // PRAGMA takes no bound arguments; the value is the integer just read.
+                tx.execute(&sql::Sql::new(format!("PRAGMA user_version = {version}"))).await?;
+            }
+            Backend::Postgres => {
+                tx.fetch_count(&sql::Sql::new("SELECT txid_current()")).await?;
+            }
+        }
+        tx.commit().await
     }
 
     /// Closes every connection; later queries fail. Used on shutdown (and by tests).
@@ -231,6 +325,10 @@ impl Store {
         }
     }
 
+    pub(crate) fn health(&self) -> &Arc<health::WriteHealth> {
+        &self.health
+    }
+
     pub(crate) fn count_statement(&self) {
         self.statements.fetch_add(1, Ordering::Relaxed);
     }
@@ -252,6 +350,53 @@ impl Store {
     pub async fn execute_script(&self, sql: &str) -> StoreResult<()> {
         on_pool!(self, pool => sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(pool).await.map(drop)?);
         Ok(())
+    }
+
+    /// Runs one statement as it is and returns the integer it yields (administration and
+    /// tests only, like [`Store::execute_script`]).
+    pub async fn fetch_number(&self, sql: &str) -> StoreResult<i64> {
+        self.fetch_count(&sql::Sql::new(sql)).await
+    }
+}
+
+/// Whether a connection coming out of the pool is still inside a transaction. sqlx rolls back a
+/// transaction dropped without commit, but when SQLite has already rolled it back itself (a
+/// full disk or an I/O error during a write or COMMIT, an interrupted statement) that ROLLBACK
+/// fails and the connection keeps counting one transaction open: every later `BEGIN` on it
+/// failed ("attempted to call begin_with at non-zero transaction depth"). Such a connection is
+/// closed (which ends any transaction) and the pool opens a fresh one.
+fn left_in_transaction<C: sqlx::Connection>(conn: &C) -> bool {
+    let stuck = conn.is_in_transaction();
+    if stuck {
+        tracing::warn!("a pooled connection was left inside a failed transaction; closing it");
+    }
+    stuck
+}
+
+/// Bounds the statements of the connection's next user by the deadline of the acquiring task
+/// (see [`deadline`]): SQLite interrupts a statement running past it.
+async fn bound_sqlite(conn: &mut SqliteConnection) -> Result<(), sqlx::Error> {
+    let until = deadline::current();
+    let mut handle = conn.lock_handle().await?;
+    match until {
+        Some(until) => {
+            handle.set_progress_handler(deadline::SQLITE_STEPS_PER_CHECK, move || std::time::Instant::now() < until)
+        }
+        None => handle.remove_progress_handler(),
+    }
+    Ok(())
+}
+
+/// As [`bound_sqlite`], for PostgreSQL: `statement_timeout` is the time left; without a
+/// deadline, the session's default (whatever the server, database or role configure).
+async fn bound_postgres(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    match deadline::current() {
+        Some(until) => sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+            .bind(format!("{}ms", deadline::remaining_millis(until)))
+            .execute(&mut *conn)
+            .await
+            .map(drop),
+        None => sqlx::raw_sql("RESET statement_timeout").execute(&mut *conn).await.map(drop),
     }
 }
 

@@ -8,8 +8,11 @@ use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
+use std::sync::Arc;
+
 use tracing::Instrument as _;
 
+use super::health::WriteHealth;
 use super::{PoolRef, Store, StoreResult, on_pool};
 
 /// A span for one SQL statement (exported as an OpenTelemetry client span when tracing).
@@ -190,26 +193,63 @@ impl Store {
     /// On SQLite the write lock is taken at the start (`BEGIN IMMEDIATE`): a transaction that
     /// read first and then wrote could not wait for another writer, and failed at once with
     /// "database is locked" when one committed in between (found by W5 with two editors).
+    ///
+    /// How it ends (begun, each statement, commit) tells whether writes work (see
+    /// [`super::health`]). A transaction that fails never leaves its connection in the pool
+    /// inside a transaction: see `left_in_transaction` in the parent module.
     pub(crate) async fn begin(&self) -> StoreResult<Tx> {
         self.count_statement();
-        Ok(match self.pool() {
-            PoolRef::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
-            PoolRef::Postgres(pool) => Tx::Postgres(pool.begin().await?),
-        })
+        let health = self.health().clone();
+        let begun = match self.pool() {
+            PoolRef::Sqlite(pool) => {
+                pool.begin_with("BEGIN IMMEDIATE").await.map(|tx| Tx::Sqlite(Noted { tx, health: health.clone() }))
+            }
+            PoolRef::Postgres(pool) => pool.begin().await.map(|tx| Tx::Postgres(Noted { tx, health: health.clone() })),
+        };
+        begun.map_err(|error| health.noted(error.into()))
     }
 }
 
 /// An open transaction on either backend.
 pub(crate) enum Tx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+    Sqlite(Noted<Sqlite>),
+    Postgres(Noted<Postgres>),
+}
+
+/// A transaction, and where to note whether writes work; derefs to the transaction.
+pub(crate) struct Noted<DB: sqlx::Database> {
+    tx: Transaction<'static, DB>,
+    health: Arc<WriteHealth>,
+}
+
+impl<DB: sqlx::Database> std::ops::Deref for Noted<DB> {
+    type Target = Transaction<'static, DB>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl<DB: sqlx::Database> std::ops::DerefMut for Noted<DB> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
+}
+
+impl WriteHealth {
+    /// Notes a failed step of a write transaction, and passes the error on.
+    fn noted(&self, error: super::StoreError) -> super::StoreError {
+        self.failed(&error);
+        error
+    }
 }
 
 impl Tx {
     /// Runs a statement; returns the number of rows it affected.
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         let span = sql_span(self.backend(), sql);
-        self.execute_unspanned(sql).instrument(span).await
+        let result = self.execute_unspanned(sql).instrument(span).await;
+        result.map_err(|error| self.health().noted(error))
     }
 
     fn backend(&self) -> super::Backend {
@@ -219,14 +259,21 @@ impl Tx {
         }
     }
 
+    fn health(&self) -> &WriteHealth {
+        match self {
+            Self::Sqlite(tx) => &tx.health,
+            Self::Postgres(tx) => &tx.health,
+        }
+    }
+
     async fn execute_unspanned(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match self {
             Self::Sqlite(tx) => bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                .execute(&mut **tx)
+                .execute(&mut ***tx)
                 .await?
                 .rows_affected(),
             Self::Postgres(tx) => bind_args!(sqlx::query(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                .execute(&mut **tx)
+                .execute(&mut ***tx)
                 .await?
                 .rows_affected(),
         })
@@ -234,15 +281,20 @@ impl Tx {
 
     /// Runs a query inside the transaction and decodes at most one row.
     pub async fn fetch_optional<T: AnyRow>(&mut self, sql: &Sql) -> StoreResult<Option<T>> {
+        let result = self.fetch_optional_unnoted(sql).await;
+        result.map_err(|error| self.health().noted(error))
+    }
+
+    async fn fetch_optional_unnoted<T: AnyRow>(&mut self, sql: &Sql) -> StoreResult<Option<T>> {
         Ok(match self {
             Self::Sqlite(tx) => {
                 bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut ***tx)
                     .await?
             }
             Self::Postgres(tx) => {
                 bind_args!(sqlx::query_as::<_, T>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut ***tx)
                     .await?
             }
         })
@@ -250,15 +302,20 @@ impl Tx {
 
     /// Runs a query inside the transaction returning one integer.
     pub async fn fetch_count(&mut self, sql: &Sql) -> StoreResult<i64> {
+        let result = self.fetch_count_unnoted(sql).await;
+        result.map_err(|error| self.health().noted(error))
+    }
+
+    async fn fetch_count_unnoted(&mut self, sql: &Sql) -> StoreResult<i64> {
         Ok(match self {
             Self::Sqlite(tx) => {
                 bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut ***tx)
                     .await?
             }
             Self::Postgres(tx) => {
                 bind_args!(sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql.text.as_str())), sql)
-                    .fetch_one(&mut **tx)
+                    .fetch_one(&mut ***tx)
                     .await?
             }
         })
@@ -266,10 +323,16 @@ impl Tx {
 
     /// Makes the transaction's writes durable.
     pub async fn commit(self) -> StoreResult<()> {
-        match self {
-            Self::Sqlite(tx) => tx.commit().await?,
-            Self::Postgres(tx) => tx.commit().await?,
+        let (committed, health) = match self {
+            Self::Sqlite(Noted { tx, health }) => (tx.commit().await, health),
+            Self::Postgres(Noted { tx, health }) => (tx.commit().await, health),
+        };
+        match committed {
+            Ok(()) => {
+                health.succeeded();
+                Ok(())
+            }
+            Err(error) => Err(health.noted(error.into())),
         }
-        Ok(())
     }
 }

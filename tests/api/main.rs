@@ -27,3 +27,4 @@ mod scale;
 mod schema;
 mod telemetry;
 mod tokens;
+mod store_faults;

@@ -305,3 +305,37 @@ macro_rules! on_both_dbs {
         }
     };
 }
+
+impl TestApp {
+    /// An app over a store the test opened itself (e.g. an SQLite file on a file system of its
+    /// own), migrated and with the demo data loaded.
+    pub async fn over(store: Store, settings: HttpSettings) -> Self {
+        store.migrate().await.expect("migrate");
+        server::load_demo_data_if_empty(&store).await.expect("load demo data");
+        let services = Services::new(store.clone());
+        let state = AppState::with_settings(services.clone(), settings).expect("valid settings");
+        Self { router: app(state), store, services, pg_schema: None }
+    }
+}
+
+/// A fresh directory under the system's temporary one, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `<tmp>/fulian-<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "fulian-{name}-{}-{}",
+            std::process::id(),
+            SCHEMAS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
