@@ -40,6 +40,8 @@ pub enum AppError {
     Forbidden(String),
     /// The caller could not be identified.
     Unauthenticated(String),
+    /// A result (a sum) is larger than its type in the API can carry; a wrong number is never served.
+    OutOfRange(String),
     /// The database cannot serve right now (unreachable, disk full, read-only); retry later.
     Unavailable(String),
     /// The request ran out of time and its database work was stopped.
@@ -65,7 +67,11 @@ impl AppError {
     /// The message shown to clients (never internal details).
     pub fn message(&self) -> String {
         match self {
-            Self::NotFound(m) | Self::Conflict(m) | Self::Forbidden(m) | Self::Unauthenticated(m) => m.clone(),
+            Self::NotFound(m)
+            | Self::Conflict(m)
+            | Self::Forbidden(m)
+            | Self::Unauthenticated(m)
+            | Self::OutOfRange(m) => m.clone(),
             Self::BadUserInput(problems) => summarize(problems),
             Self::Unavailable(m) | Self::Timeout(m) => m.clone(),
             Self::Internal(_) => "internal error".to_owned(),
@@ -80,6 +86,7 @@ impl AppError {
             Self::Conflict(_) => "CONFLICT",
             Self::Forbidden(_) => "FORBIDDEN",
             Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::OutOfRange(_) => "OUT_OF_RANGE",
             Self::Unavailable(_) => "UNAVAILABLE",
             Self::Timeout(_) => "TIMEOUT",
             Self::Internal(_) => "INTERNAL",

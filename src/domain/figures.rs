@@ -92,6 +92,42 @@ fn exact() -> super::model::Qualifier {
     super::model::Qualifier::Exact
 }
 
+/// The largest count accepted from any entry path (figures of reports and imports,
+/// organizations' member counts): one billion — more than the population of any region, and
+/// within GraphQL's `Int` (2³¹ − 1), the type every count is served as.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+
+/// The largest amount or metric value accepted from any entry path: 10¹⁵ in the value's unit
+/// (a quadrillion yuan). Whole units are still exact there (f64 is exact to 2⁵³ ≈ 9·10¹⁵), and
+/// no sum of such values can overflow to infinity.
+pub const MAX_AMOUNT: f64 = 1e15;
+
+/// Checks a count: a whole number from 0 to [`MAX_COUNT`]. The one rule for counts, whatever
+/// the entry path.
+pub fn check_count(value: i64) -> Result<(), String> {
+    if value < 0 {
+        Err("must not be negative".to_owned())
+    } else if value > MAX_COUNT {
+        Err(format!("{value} is more than {MAX_COUNT}, the largest count accepted"))
+    } else {
+        Ok(())
+    }
+}
+
+/// Checks an amount or metric value: a finite number from 0 to [`MAX_AMOUNT`]. The one rule for
+/// amounts, whatever the entry path.
+pub fn check_amount(value: f64) -> Result<(), String> {
+    if !value.is_finite() {
+        Err("must be a finite number".to_owned())
+    } else if value < 0.0 {
+        Err("must not be negative".to_owned())
+    } else if value > MAX_AMOUNT {
+        Err(format!("{value:e} is more than {MAX_AMOUNT:e}, the largest value accepted"))
+    } else {
+        Ok(())
+    }
+}
+
 impl From<Count> for ReportedCount {
     fn from(c: Count) -> Self {
         Self { value: c.value, qualifier: c.qualifier }
@@ -255,4 +291,30 @@ pub struct Metric {
     pub nature: MetricNature,
     #[serde(default)]
     pub description: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_fit_the_api() {
+        for ok in [0, 1, MAX_COUNT] {
+            assert!(check_count(ok).is_ok(), "{ok}");
+        }
+        for bad in [-1, MAX_COUNT + 1, 1 << 40, 1 << 62, i64::MAX, i64::MIN] {
+            assert!(check_count(bad).is_err(), "{bad}");
+        }
+        assert!(MAX_COUNT <= i64::from(i32::MAX));
+    }
+
+    #[test]
+    fn amounts_are_finite_and_bounded() {
+        for ok in [0.0, 0.5, 67_520_132.32, MAX_AMOUNT] {
+            assert!(check_amount(ok).is_ok(), "{ok}");
+        }
+        for bad in [-0.01, 1e308, f64::INFINITY, f64::NAN, f64::MAX, MAX_AMOUNT * 1.01] {
+            assert!(check_amount(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -10,9 +10,12 @@ pub mod libraries;
 mod library_services;
 pub mod model;
 pub mod query;
+mod report_services;
 mod services;
 pub mod submission;
 pub mod summary;
+pub mod text;
 
 pub use library_services::{LibraryInput, ResourceFilter, ResourceInput, VisibleResource};
+pub use report_services::ImportFailure;
 pub use services::{OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size};

@@ -11,7 +11,6 @@ use super::model::{Agreement, Alliance, Organization, PartialDate, Region, Repor
 use super::query::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, OrganizationFilter, Page, PageRequest, RegionFilter, ReportFilter,
 };
-use super::submission::{Known, ReportSubmission, fingerprint};
 use std::sync::Arc;
 
 use super::summary::{GroupBy, SummaryRow, SummaryScope, Window};
@@ -72,16 +71,6 @@ fn search_text(text: Option<String>, path: &str, problems: &mut Vec<Problem>) ->
         problems.push(Problem::new(path, format!("must be at most {MAX_SEARCH_LEN} characters")));
     }
     Some(text)
-}
-
-/// Whether a submission failed only because a concurrent one wrote the same report revision.
-fn is_revision_race(error: &AppError) -> bool {
-    let AppError::Internal(cause) = error else { return false };
-    matches!(
-        cause.downcast_ref::<StoreError>(),
-        Some(StoreError::Constraint { constraint, message })
-            if constraint.starts_with("reports") || message.contains("reports.")
-    )
 }
 
 fn problems_or<T>(problems: Vec<Problem>, value: T) -> AppResult<T> {
@@ -354,8 +343,8 @@ impl Services {
             }
         }
         for (field, count) in [("memberCount", input.members), ("executiveCount", input.executives)] {
-            if count.is_some_and(|c| c.value < 0) {
-                problems.push(Problem::new(format!("{path}.{field}.value"), "must not be negative"));
+            if let Some(Err(message)) = count.map(|c| super::figures::check_count(c.value)) {
+                problems.push(Problem::new(format!("{path}.{field}.value"), message));
             }
         }
         problems_or(
@@ -376,7 +365,12 @@ impl Services {
     }
 
     /// Checks that an EDITOR confined to `root` may write data located in `region`.
-    async fn check_region_writable(&self, root: Option<&str>, region: Option<&str>, what: &str) -> AppResult<()> {
+    pub(super) async fn check_region_writable(
+        &self,
+        root: Option<&str>,
+        region: Option<&str>,
+        what: &str,
+    ) -> AppResult<()> {
         let Some(root) = root else { return Ok(()) };
         match region {
             Some(code) if store::regions::is_within(&self.store, root, code).await? => Ok(()),
@@ -464,144 +458,31 @@ impl Services {
         self.organization(id).await
     }
 
+    /// Records a mutation attempt that no service recorded: refused before reaching one
+    /// (malformed arguments, unstorable text, a document that fails validation) with its
+    /// error code and message, or — never expected — one that succeeded unrecorded.
+    pub async fn record_unaudited_attempt(
+        &self,
+        caller: &Caller,
+        operation: &str,
+        target: &str,
+        refused: Option<(&str, &str)>,
+    ) {
+        let audit = Audit::start(caller, operation, target);
+        match refused {
+            Some((code, message)) => audit.record_refusal(&self.store, code, message).await,
+            None => {
+                tracing::error!(operation, "a mutation succeeded without an audit entry; recording it now");
+                let _ = audit.finish(&self.store, Ok(())).await;
+            }
+        }
+    }
+
     /// Records mutations refused before they could run (e.g. an invalid token).
     pub async fn record_refused_mutation(&self, operations: &[String], reason: &str) {
         for operation in operations {
             let audit = Audit::start(&Caller::anonymous(), operation, "(not resolved: request refused)");
             let _ = audit.finish::<()>(&self.store, Err(AppError::Unauthenticated(reason.to_owned()))).await;
-        }
-    }
-
-    /// Looks up what a submission refers to (regions, alliances, organizations, metrics).
-    async fn lookup_references(&self, submission: &ReportSubmission) -> AppResult<(Known, store::figures::Refs)> {
-        let refs = submission.references();
-        let regions = store::regions::by_codes(&self.store, &refs.regions).await?;
-        let store_refs = store::figures::refs(&self.store, &refs.alliances, &refs.organizations).await?;
-        let known = Known {
-            regions: regions.into_iter().map(|r| r.code).collect(),
-            alliances: store_refs.alliances.keys().cloned().collect(),
-            metrics: store::figures::known_metrics(&self.store, &refs.metrics).await?.into_iter().collect(),
-            organizations: store_refs
-                .organizations
-                .iter()
-                .map(|(k, (_, region))| (k.clone(), region.clone()))
-                .collect(),
-        };
-        Ok((known, store_refs))
-    }
-
-    /// Every problem with a submission, without writing anything (for imports' dry run).
-    pub async fn check_submission(&self, submission: &ReportSubmission, path: &str) -> AppResult<Vec<Problem>> {
-        let (known, _) = self.lookup_references(submission).await?;
-        Ok(submission.problems(&known, path))
-    }
-
-    /// Submits a report with its figures, validated as a whole and written all or nothing.
-    /// The same submission again changes nothing; a changed one becomes a new revision that
-    /// supersedes the current one. EDITORs submit only for their region subtree (and for
-    /// alliances their region takes part in).
-    pub async fn submit_report(&self, caller: &Caller, submission: &ReportSubmission) -> AppResult<SubmitOutcome> {
-        let mut audit = Audit::start(caller, "submitReport", format!("report key={}", submission.key));
-        // Two submissions of one report key at once both read the same current revision; the
-        // database lets one write it and refuses the other, which then starts over from the
-        // revision that won (and may find the content unchanged). Each lost race means another
-        // submission landed, so the bound only matters past 16 writers of one report at once.
-        let mut attempts = 0;
-        let result = loop {
-            let result = self.submit_report_audited(caller, submission, &mut audit).await;
-            match &result {
-                Err(error) if attempts < 16 && is_revision_race(error) => attempts += 1,
-                _ => break result,
-            }
-        };
-        audit.finish(&self.store, result).await
-    }
-
-    async fn submit_report_audited(
-        &self,
-        caller: &Caller,
-        submission: &ReportSubmission,
-        audit: &mut Audit,
-    ) -> AppResult<SubmitOutcome> {
-        let root = caller.writable_root("submitReport")?;
-        let (known, store_refs) = self.lookup_references(submission).await?;
-        let problems = submission.problems(&known, "input");
-        if !problems.is_empty() {
-            return Err(AppError::BadUserInput(problems));
-        }
-        if let Some(root) = root {
-            let (regions, alliances) = submission.scopes(&known);
-            for region in &regions {
-                self.check_region_writable(Some(root), Some(region), "submitReport").await?;
-            }
-            if submission.region.is_none() && regions.is_empty() && alliances.is_empty() {
-                return Err(AppError::Forbidden(
-                    "submitReport: a report without a region can only be submitted by an ADMIN".into(),
-                ));
-            }
-            for slug in &alliances {
-                let id = store_refs.alliances[slug];
-                let members = store::alliances::members_of(&self.store, &[id]).await?;
-                let mut partner = false;
-                for (_, member) in &members {
-                    partner |= store::regions::is_within(&self.store, root, &member.code).await?;
-                }
-                if !partner {
-                    return Err(AppError::Forbidden(format!(
-                        "submitReport: region {root} takes no part in alliance {slug}"
-                    )));
-                }
-            }
-        }
-        let print = fingerprint(submission);
-        let current = store::figures::current_revision(&self.store, &submission.key).await?;
-        if let Some((id, revision, Some(hash))) = &current
-            && *hash == print
-        {
-            audit.target(format!("report id={id} key={} revision={revision} (unchanged)", submission.key));
-            return Ok(SubmitOutcome { report: self.report(*id).await?, status: SubmitStatus::Unchanged });
-        }
-        let revision = current.as_ref().map_or(1, |(_, revision, _)| revision + 1);
-        let mut tx = self.store.begin().await?;
-        let id = store::figures::insert_report(&mut tx, submission, revision, &print).await?;
-        if let Some((old, _, _)) = current {
-            store::figures::supersede(&mut tx, old, id).await?;
-        }
-        store::figures::insert_figures(&mut tx, id, &submission.figures, &store_refs).await?;
-        audit.target(format!("report id={id} key={} revision={revision}", submission.key));
-        audit.commit(tx).await?;
-        let status = if revision == 1 { SubmitStatus::Created } else { SubmitStatus::Revised };
-        let report = self.report(id).await?;
-        self.announce(&report, status).await;
-        Ok(SubmitOutcome { report, status })
-    }
-
-    /// Tells subscribers here and (PostgreSQL) on every replica that a report was submitted.
-    /// After the commit: a failure here is logged, never undoes the submission.
-    async fn announce(&self, report: &Report, status: SubmitStatus) {
-        let within = match &report.region_code {
-            Some(code) => match store::regions::ancestors_of(&self.store, std::slice::from_ref(code)).await {
-                Ok(list) => std::iter::once(code.clone()).chain(list.into_iter().map(|(_, r)| r.code)).collect(),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read the report's region lineage for its event");
-                    vec![code.clone()]
-                }
-            },
-            None => Vec::new(),
-        };
-        let event = super::events::ReportEvent {
-            origin: self.events.origin(),
-            report_id: report.id,
-            key: report.key.clone(),
-            title: report.title.clone(),
-            revision: report.revision,
-            status: if status == SubmitStatus::Created { "CREATED" } else { "REVISED" }.to_owned(),
-            region: report.region_code.clone(),
-            within,
-        };
-        self.events.publish(event.clone());
-        if let Err(error) = store::events::notify(&self.store, &event).await {
-            tracing::warn!(%error, "cannot notify other replicas of a submitted report");
         }
     }
 

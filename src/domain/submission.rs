@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::figures::{Amount, Count, FigureBase, Figures, Period, Scope};
+use super::figures::{Amount, Count, FigureBase, Figures, Period, Scope, check_amount, check_count};
 use super::model::Qualifier;
 use crate::error::Problem;
 
@@ -88,6 +88,50 @@ impl ReportSubmission {
         (regions, alliances)
     }
 
+    /// Every text of the submission with its path: what must be storable.
+    fn texts(&self, path: &str) -> Vec<(String, &str)> {
+        let mut out: Vec<(String, &str)> =
+            vec![(format!("{path}.key"), &self.key), (format!("{path}.title"), &self.title)];
+        let optional = [
+            ("publisher", &self.publisher),
+            ("sourceFile", &self.source_file),
+            ("region", &self.region),
+            ("period.note", &self.period.note),
+        ];
+        out.extend(optional.into_iter().filter_map(|(name, v)| v.as_deref().map(|v| (format!("{path}.{name}"), v))));
+        let f = &self.figures;
+        let fpath = format!("{path}.figures");
+        for (i, x) in f.job_fairs.iter().enumerate() {
+            let at = format!("{fpath}.jobFairs[{i}]");
+            base_texts(&at, &x.base, &mut out);
+            out.extend(x.host_regions.iter().enumerate().map(|(j, s)| (format!("{at}.hostRegions[{j}]"), s.as_str())));
+            out.extend(x.organizers.iter().enumerate().map(|(j, s)| (format!("{at}.organizers[{j}]"), s.as_str())));
+        }
+        for (i, x) in f.case_statistics.iter().enumerate() {
+            let at = format!("{fpath}.caseStatistics[{i}]");
+            base_texts(&at, &x.base, &mut out);
+            out.extend(x.part_of.iter().map(|s| (format!("{at}.partOf"), s.as_str())));
+        }
+        for (i, x) in f.organization_counts.iter().enumerate() {
+            let at = format!("{fpath}.organizationCounts[{i}]");
+            base_texts(&at, &x.base, &mut out);
+            out.push((format!("{at}.label"), x.label.as_str()));
+            out.extend(x.part_of.iter().map(|s| (format!("{at}.partOf"), s.as_str())));
+        }
+        for (i, x) in f.plan_indicators.iter().enumerate() {
+            let at = format!("{fpath}.planIndicators[{i}]");
+            base_texts(&at, &x.base, &mut out);
+            out.push((format!("{at}.plan"), x.plan.as_str()));
+        }
+        for (i, x) in f.metrics.iter().enumerate() {
+            let at = format!("{fpath}.metrics[{i}]");
+            base_texts(&at, &x.base, &mut out);
+            out.push((format!("{at}.metric"), x.metric.as_str()));
+            out.extend(x.part_of.iter().map(|s| (format!("{at}.partOf"), s.as_str())));
+        }
+        out
+    }
+
     fn bases(&self) -> impl Iterator<Item = &FigureBase> {
         let f = &self.figures;
         f.job_fairs
@@ -102,6 +146,9 @@ impl ReportSubmission {
     /// Every problem with the submission, each at its path (`input.figures.caseStatistics[2].resolved`).
     pub fn problems(&self, known: &Known, path: &str) -> Vec<Problem> {
         let mut p = Problems { list: Vec::new() };
+        for (at, text) in self.texts(path) {
+            p.text(text, &at);
+        }
         let key_ok = !self.key.is_empty()
             && self.key.len() <= 100
             && self.key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
@@ -227,6 +274,9 @@ impl ReportSubmission {
         for (i, f) in figures.plan_indicators.iter().enumerate() {
             let at = format!("{fpath}.planIndicators[{i}]");
             check_base(&mut p, &f.base, &at);
+            if let Some(Err(message)) = f.areas.map(check_count) {
+                p.add(format!("{at}.areas"), message);
+            }
             p.count(Some(f.total), &format!("{at}.total"));
             p.count(Some(f.met), &format!("{at}.met"));
             if f.met.value > f.total.value {
@@ -249,6 +299,20 @@ impl ReportSubmission {
         }
         p.list
     }
+}
+
+/// The texts every figure has, with their paths below `at`.
+fn base_texts<'a>(at: &str, base: &'a FigureBase, out: &mut Vec<(String, &'a str)>) {
+    out.push((format!("{at}.id"), &base.id));
+    out.push((format!("{at}.excerpt"), &base.excerpt));
+    let (kind, scope) = match &base.scope {
+        Scope::Region(s) => ("region", s),
+        Scope::Alliance(s) => ("alliance", s),
+        Scope::Organization(s) => ("organization", s),
+    };
+    out.push((format!("{at}.scope.{kind}"), scope));
+    out.extend(base.note.as_deref().map(|n| (format!("{at}.note"), n)));
+    out.extend(base.period.note.as_deref().map(|n| (format!("{at}.period.note"), n)));
 }
 
 struct Problems {
@@ -275,14 +339,20 @@ impl Problems {
     }
 
     fn count(&mut self, count: Option<Count>, path: &str) {
-        if count.is_some_and(|c| c.value < 0) {
-            self.add(format!("{path}.value"), "must not be negative");
+        if let Some(Err(message)) = count.map(|c| check_count(c.value)) {
+            self.add(format!("{path}.value"), message);
         }
     }
 
     fn amount(&mut self, amount: Option<Amount>, path: &str) {
-        if amount.is_some_and(|a| !a.value.is_finite() || a.value < 0.0) {
-            self.add(format!("{path}.value"), "must be a number, not negative");
+        if let Some(Err(message)) = amount.map(|a| check_amount(a.value)) {
+            self.add(format!("{path}.value"), message);
+        }
+    }
+
+    fn text(&mut self, text: &str, path: &str) {
+        if let Err(message) = super::text::check(text) {
+            self.add(path, message);
         }
     }
 

@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 
 use super::figures::{CaseCategory, MetricNature};
 use super::model::{OrganizationKind, Qualifier};
+use crate::error::{AppError, AppResult};
 use crate::store::aggregates::{Grouping, Row, Spec};
 
 /// Where a summary looks: a region or an alliance, with or without what lies below.
@@ -75,9 +76,31 @@ impl SummaryRow {
         }
     }
 
-    /// A measure's sum as an integer count.
-    pub fn count(&self, i: usize) -> Option<i64> {
-        self.sums[i].map(|v| v.round() as i64)
+    /// A measure's sum as an integer count, as GraphQL's `Int` carries it: `OUT_OF_RANGE` when
+    /// the sum is larger than 2³¹ − 1 (counts are at most `MAX_COUNT` each, but a sum over many
+    /// can pass it), never a wrong number.
+    pub fn count(&self, i: usize) -> AppResult<Option<i32>> {
+        let Some(sum) = self.sums[i] else { return Ok(None) };
+        let rounded = sum.round();
+        if (0.0..=f64::from(i32::MAX)).contains(&rounded) {
+            Ok(Some(rounded as i32))
+        } else {
+            Err(AppError::OutOfRange(format!(
+                "the sum {rounded} is outside what a GraphQL Int carries (0 to {}); narrow the scope or the period",
+                i32::MAX
+            )))
+        }
+    }
+
+    /// A measure's sum as a decimal amount: `OUT_OF_RANGE` when it is not a finite number
+    /// (GraphQL's `Float` has no infinity), never a null that looks like "nothing reported".
+    pub fn amount(&self, i: usize) -> AppResult<Option<f64>> {
+        match self.sums[i] {
+            Some(sum) if !sum.is_finite() => Err(AppError::OutOfRange(
+                "the sum is too large to be represented; narrow the scope or the period".to_owned(),
+            )),
+            other => Ok(other),
+        }
     }
 
     /// Measure 0 over measure 1, where both were reported (e.g. resolved / received).

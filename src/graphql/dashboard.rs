@@ -175,13 +175,13 @@ impl CaseSummaryFields {
     }
 
     /// Cases received.
-    async fn received(&self) -> Option<i64> {
-        self.0.count(1)
+    async fn received(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(1)?)
     }
 
     /// Cases resolved or mediated.
-    async fn resolved(&self) -> Option<i64> {
-        self.0.count(0)
+    async fn resolved(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(0)?)
     }
 
     /// Resolved ÷ received, over the figures that state both (0–1).
@@ -190,13 +190,13 @@ impl CaseSummaryFields {
     }
 
     /// People aided.
-    async fn people_aided(&self) -> Option<i64> {
-        self.0.count(2)
+    async fn people_aided(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(2)?)
     }
 
     /// Money disbursed, in yuan.
-    async fn amount_aided(&self) -> Option<f64> {
-        self.0.sums[3]
+    async fn amount_aided(&self) -> Result<Option<f64>> {
+        Ok(self.0.amount(3)?)
     }
 }
 
@@ -217,33 +217,33 @@ pub struct JobFairSummaryFields(SummaryRow);
 #[Object]
 impl JobFairSummaryFields {
     /// Fairs held (a series total counts its stated number, a single fair one).
-    async fn fairs(&self) -> Option<i64> {
-        self.0.count(0)
+    async fn fairs(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(0)?)
     }
 
     /// Employers taking part.
-    async fn employers(&self) -> Option<i64> {
-        self.0.count(1)
+    async fn employers(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(1)?)
     }
 
     /// Positions offered.
-    async fn positions_offered(&self) -> Option<i64> {
-        self.0.count(2)
+    async fn positions_offered(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(2)?)
     }
 
     /// Job seekers attending.
-    async fn job_seekers(&self) -> Option<i64> {
-        self.0.count(3)
+    async fn job_seekers(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(3)?)
     }
 
     /// Employment intents signed.
-    async fn intents(&self) -> Option<i64> {
-        self.0.count(4)
+    async fn intents(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(4)?)
     }
 
     /// People hired.
-    async fn hires(&self) -> Option<i64> {
-        self.0.count(5)
+    async fn hires(&self) -> Result<Option<i32>> {
+        Ok(self.0.count(5)?)
     }
 }
 
@@ -274,8 +274,8 @@ impl OrganizationCoverageFields {
     }
 
     /// Organizations counted.
-    async fn count(&self) -> i64 {
-        self.0.count(0).unwrap_or(0)
+    async fn count(&self) -> Result<i32> {
+        Ok(self.0.count(0)?.unwrap_or(0))
     }
 }
 
@@ -296,8 +296,8 @@ pub struct MetricSummaryFields(SummaryRow, Metric);
 #[Object]
 impl MetricSummaryFields {
     /// The value, in `unit`.
-    async fn value(&self) -> Option<f64> {
-        self.0.sums[0]
+    async fn value(&self) -> Result<Option<f64>> {
+        Ok(self.0.amount(0)?)
     }
 
     /// The metric's unit.

@@ -101,7 +101,8 @@ impl CursorKey for String {
     }
     fn from_cursor(text: &str) -> Option<Self> {
         let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
-        plain.strip_prefix("s:").map(str::to_owned)
+        // A key the database could not hold is no cursor of any list.
+        plain.strip_prefix("s:").filter(|key| crate::domain::text::check(key).is_ok()).map(str::to_owned)
     }
 }
 

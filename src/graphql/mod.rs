@@ -6,6 +6,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod federation;
 pub mod figure;
+pub mod guard;
 pub mod ids;
 pub mod library;
 pub mod live;
@@ -120,8 +121,11 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
 
 /// The schema for a running service, with its query limits.
 pub fn build_schema(services: Services, settings: &crate::http::HttpSettings) -> AppSchema {
-    let builder =
-        schema_builder().data(services).limit_depth(settings.max_depth).limit_complexity(settings.max_complexity);
+    let builder = schema_builder()
+        .data(services)
+        .extension(guard::Guard)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity);
     // Without introspection, error messages suggest no names either ("Did you mean …?").
     if settings.introspection {
         builder.finish()

@@ -80,6 +80,39 @@ pub async fn current_revision(store: &Store, report_key: &str) -> StoreResult<Op
     Ok(store.fetch_optional::<Row>(&sql).await?.map(|r| (r.id, r.revision, r.content_hash)))
 }
 
+/// The regions and alliances (by id) the figures of a report count towards: who may write the
+/// report is decided by these and by the report's own region.
+pub async fn scopes_of_report(store: &Store, report: i64) -> StoreResult<(Vec<String>, Vec<i64>)> {
+    #[derive(FromRow)]
+    struct Row {
+        region_code: Option<String>,
+        alliance_id: Option<i64>,
+    }
+    let mut sql = Sql::new("");
+    let parts: Vec<String> = [
+        ("job_fairs", "alliance_id"),
+        ("case_statistics", "CAST(NULL AS BIGINT)"),
+        ("organization_counts", "alliance_id"),
+        ("plan_indicators", "alliance_id"),
+        ("metric_figures", "alliance_id"),
+    ]
+    .iter()
+    .map(|(table, alliance)| {
+        let r = sql.arg(report);
+        format!("SELECT region_code, {alliance} AS alliance_id FROM {table} WHERE report_id = {r}")
+    })
+    .collect();
+    sql.push(&parts.join(" UNION "));
+    let rows: Vec<Row> = store.fetch_all(&sql).await?;
+    let mut regions: Vec<String> = rows.iter().filter_map(|r| r.region_code.clone()).collect();
+    let mut alliances: Vec<i64> = rows.iter().filter_map(|r| r.alliance_id).collect();
+    regions.sort();
+    regions.dedup();
+    alliances.sort_unstable();
+    alliances.dedup();
+    Ok((regions, alliances))
+}
+
 /// Inserts a report revision; returns its id.
 pub(crate) async fn insert_report(
     tx: &mut Tx,

@@ -63,17 +63,26 @@ async fn submissions_reach_subscribers_on_every_replica(app: TestApp) {
         json!({ "key": key, "status": "CREATED", "revision": 1, "region": "110112" })
     );
 
-    // A revision in Tianjin reaches both subscribers; an unchanged re-submission is no event.
-    let revised = app.data_as(Some(&admin()), SUBMIT, report("Live, revised", "120114")).await;
+    // The Tianjin subscriber hears nothing of it (110112 is in Beijing).
+    assert!(tokio::time::timeout(Duration::from_millis(300), next_about(&mut tianjin, &key)).await.is_err());
+
+    // A report in Tianjin and its revision reach both subscribers; an unchanged re-submission
+    // is no event. (A revision keeps its report's region.)
+    let tianjin_key = format!("{key}-tianjin");
+    let report = |title: &str| json!({ "input": { "key": tianjin_key, "title": title, "region": "120114" } });
+    let created = app.data_as(Some(&admin()), SUBMIT, report("Live")).await;
+    assert_eq!(created["submitReport"]["status"], "CREATED");
+    let revised = app.data_as(Some(&admin()), SUBMIT, report("Live, revised")).await;
     assert_eq!(revised["submitReport"]["status"], "REVISED");
-    let unchanged = app.data_as(Some(&admin()), SUBMIT, report("Live, revised", "120114")).await;
+    let unchanged = app.data_as(Some(&admin()), SUBMIT, report("Live, revised")).await;
     assert_eq!(unchanged["submitReport"]["status"], "UNCHANGED");
-    let event = next_about(&mut everything, &key).await;
-    assert_eq!((event["revision"].clone(), event["status"].clone()), (json!(2), json!("REVISED")));
-    // The Tianjin subscriber's first event about the report is the revision (110112 is in Beijing).
-    assert_eq!(next_about(&mut tianjin, &key).await, json!({ "key": key, "revision": 2 }));
+    for revision in [1, 2] {
+        let event = next_about(&mut everything, &tianjin_key).await;
+        assert_eq!((event["revision"].clone(), event["region"].clone()), (json!(revision), json!("120114")));
+        assert_eq!(next_about(&mut tianjin, &tianjin_key).await, json!({ "key": tianjin_key, "revision": revision }));
+    }
     // And nothing more: the unchanged re-submission sent nothing.
-    assert!(tokio::time::timeout(Duration::from_millis(300), next_about(&mut everything, &key)).await.is_err());
+    assert!(tokio::time::timeout(Duration::from_millis(300), next_about(&mut everything, &tianjin_key)).await.is_err());
 }
 
 /// Sending an event reports success (PostgreSQL's `pg_notify` returns void, which once failed

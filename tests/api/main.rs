@@ -5,6 +5,7 @@ mod common;
 
 mod access;
 mod alliances;
+mod audit_coverage;
 mod dataset;
 mod errors;
 mod federation;
@@ -18,6 +19,7 @@ mod live;
 mod mutations;
 mod n_plus_one;
 mod organizations;
+mod ownership;
 mod persisted;
 mod protection;
 mod regions;
