@@ -1,6 +1,12 @@
 //! `fulian-graph import FILE`: reports and figures from JSON, CSV or Excel (.xlsx) files in
 //! the documented templates, with the same validation as `submitReport`. Every problem is
-//! reported by row and column; a file with any problem writes nothing.
+//! reported by row and column; a file with any problem writes nothing, and a file is written
+//! in one transaction: whole or not at all.
+//!
+//! What a file may hold is bounded ([`MAX_FILE_BYTES`], [`MAX_XLSX_INFLATED_BYTES`],
+//! [`MAX_ROWS`], [`MAX_COLUMNS`]): tables are read row by row and stop at the first row past
+//! the limit, and a workbook's parts are measured before any is inflated, so neither a huge
+//! CSV nor a small workbook that inflates to gigabytes can exhaust memory.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -8,10 +14,24 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use serde_json::{Map, Value, json};
 
-use crate::domain::Services;
 use crate::domain::SubmitStatus;
 use crate::domain::access::{Caller, Principal, Role};
 use crate::domain::submission::ReportSubmission;
+use crate::domain::{ImportFailure, Services};
+use crate::error::AppError;
+
+/// The largest file imported, in bytes (8 MiB: tens of thousands of figures).
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The most a workbook (.xlsx) may inflate to, all its parts together, in bytes (64 MiB).
+pub const MAX_XLSX_INFLATED_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The most rows a table (CSV, first sheet of a workbook) may have below its header, and the
+/// most reports plus figures a JSON file may hold.
+pub const MAX_ROWS: usize = 20_000;
+
+/// The most columns a table may use (the template has 61).
+pub const MAX_COLUMNS: usize = 100;
 
 /// The table template's columns (CSV header / first row of the first sheet).
 pub const COLUMNS: &[&str] = &[
@@ -111,17 +131,22 @@ pub struct Summary {
 /// Where each figure of a submission came from: (kind path, index) → row.
 type Origins = BTreeMap<(String, usize), usize>;
 
-/// Reads, checks and (if there is no problem at all) writes every report in the file.
+/// Reads, checks and (if there is no problem at all) writes every report in the file, in one
+/// transaction: a failure while writing writes nothing, and names the report where it happened.
 pub async fn import(services: &Services, path: &Path) -> anyhow::Result<Result<Summary, Vec<FileProblem>>> {
     let (submissions, origins) = match read(path)? {
         Ok(parsed) => parsed,
         Err(problems) => return Ok(Err(problems)),
     };
-    let progress = indicatif::ProgressBar::new(submissions.len() as u64 * 2);
+    let progress = indicatif::ProgressBar::new(submissions.len() as u64 + 1);
     let mut problems = Vec::new();
     for (i, submission) in submissions.iter().enumerate() {
-        for problem in services.check_submission(submission, "input").await.map_err(|e| anyhow::anyhow!(e.message()))? {
-            problems.push(locate(&problem.path, &problem.message, origins.get(i)));
+        let found = services
+            .check_submission(submission, "input")
+            .await
+            .map_err(|e| anyhow::anyhow!("report {:?}: {}", submission.key, describe(&e)))?;
+        for problem in found {
+            problems.push(locate(&problem.path, &problem.message, i, origins.get(i)));
         }
         progress.inc(1);
     }
@@ -130,27 +155,73 @@ pub async fn import(services: &Services, path: &Path) -> anyhow::Result<Result<S
         return Ok(Err(problems));
     }
     let caller = Caller::authenticated(Principal { sub: "cli:import".into(), role: Role::Admin, region: None });
+    let outcomes = match services.import_reports(&caller, &submissions).await {
+        Ok(outcomes) => outcomes,
+        Err(ImportFailure { report, error }) => {
+            progress.abandon();
+            return Ok(Err(failure_problems(report, &error, &submissions, &origins)));
+        }
+    };
     let mut summary = Summary::default();
-    for submission in &submissions {
-        let outcome = services.submit_report(&caller, submission).await.map_err(|e| anyhow::anyhow!(e.message()))?;
+    for (outcome, submission) in outcomes.iter().zip(&submissions) {
         match outcome.status {
             SubmitStatus::Created => summary.created += 1,
             SubmitStatus::Unchanged => summary.unchanged += 1,
             SubmitStatus::Revised => summary.revised += 1,
         }
         summary.figures += submission.figures.len();
-        progress.inc(1);
     }
     progress.finish_and_clear();
     Ok(Ok(summary))
 }
 
-/// Maps a validation path (`input.figures.caseStatistics[2].received.value`) to its row/column.
-fn locate(path: &str, message: &str, origins: Option<&(Origins, usize)>) -> FileProblem {
-    let Some((origins, first_row)) = origins else {
-        return FileProblem { row: None, column: Some(path.to_owned()), message: message.to_owned() };
+/// An error as the operator running an import should read it: internal ones with their cause.
+fn describe(error: &AppError) -> String {
+    match error {
+        AppError::Internal(cause) => format!("internal error: {cause:#}"),
+        other => other.message(),
+    }
+}
+
+/// Where an import failed while writing, as problems of the file (nothing was written).
+fn failure_problems(
+    report: Option<usize>,
+    error: &AppError,
+    submissions: &[ReportSubmission],
+    origins: &[(Origins, usize)],
+) -> Vec<FileProblem> {
+    let Some(i) = report else {
+        return vec![FileProblem {
+            row: None,
+            column: None,
+            message: format!("nothing was imported: {}", describe(error)),
+        }];
     };
+    let key = submissions.get(i).map_or("", |s| s.key.as_str());
+    match error {
+        AppError::BadUserInput(problems) => {
+            problems.iter().map(|p| locate(&p.path, &p.message, i, origins.get(i))).collect()
+        }
+        other => vec![FileProblem {
+            row: origins.get(i).map(|(_, first_row)| *first_row).filter(|row| *row > 0),
+            column: Some(format!("report {} ({key})", i + 1)),
+            message: describe(other),
+        }],
+    }
+}
+
+/// Maps a validation path (`input.figures.caseStatistics[2].received.value`) to its row/column.
+/// JSON files have no rows: a problem there is located by the report's index in the file and
+/// its path in the file's own (snake_case) terms, e.g. `[2].figures.case_statistics[0].excerpt`.
+fn locate(path: &str, message: &str, index: usize, origins: Option<&(Origins, usize)>) -> FileProblem {
     let rest = path.strip_prefix("input.").unwrap_or(path);
+    let Some((origins, first_row)) = origins.filter(|(_, first_row)| *first_row > 0) else {
+        return FileProblem {
+            row: None,
+            column: Some(format!("[{index}].{}", snake(rest))),
+            message: message.to_owned(),
+        };
+    };
     if let Some(figure) = rest.strip_prefix("figures.") {
         let (head, tail) = figure.split_once('.').unwrap_or((figure, ""));
         if let Some((kind, index)) = head.split_once('[') {
@@ -181,30 +252,129 @@ fn snake(camel: &str) -> String {
 /// Per submission: its figures' rows, and the row of its first line.
 type Parsed = (Vec<ReportSubmission>, Vec<(Origins, usize)>);
 
+/// A problem with the file as a whole (no row).
+fn whole_file(message: String) -> Vec<FileProblem> {
+    vec![FileProblem { row: None, column: None, message }]
+}
+
+/// A row of a table: its 1-based number in the file, and its cells.
+type TableRow = Result<(usize, Vec<String>), FileProblem>;
+
 fn read(path: &Path) -> anyhow::Result<Result<Parsed, Vec<FileProblem>>> {
     let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+    if !["json", "csv", "xlsx"].contains(&extension.as_str()) {
+        bail!("unsupported file type {extension:?}: use .json, .csv or .xlsx");
+    }
+    let size = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?.len();
+    if size > MAX_FILE_BYTES {
+        return Ok(Err(whole_file(format!(
+            "the file has {size} bytes; at most {MAX_FILE_BYTES} ({} MiB) are imported at once: split it",
+            MAX_FILE_BYTES / 1024 / 1024
+        ))));
+    }
     match extension.as_str() {
         "json" => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
             Ok(read_json(&text))
         }
         "csv" => {
-            let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path)?;
-            let mut rows = Vec::new();
-            for record in reader.records() {
-                rows.push(record?.iter().map(str::to_owned).collect());
-            }
+            let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path)?;
+            let rows = reader.into_records().enumerate().map(|(i, record)| {
+                let row = i + 1;
+                let record =
+                    record.map_err(|e| FileProblem { row: Some(row), column: None, message: e.to_string() })?;
+                if record.len() > MAX_COLUMNS {
+                    return Err(too_many_columns(row));
+                }
+                Ok((row, record.iter().map(str::to_owned).collect()))
+            });
             Ok(read_table(rows))
         }
-        "xlsx" => {
-            use calamine::{Reader, Xlsx, open_workbook};
-            let mut book: Xlsx<_> = open_workbook(path).with_context(|| format!("cannot open {}", path.display()))?;
-            let sheet = book.worksheet_range_at(0).context("the workbook has no sheet")??;
-            let rows = sheet.rows().map(|r| r.iter().map(cell_text).collect()).collect();
-            Ok(read_table(rows))
-        }
-        other => bail!("unsupported file type {other:?}: use .json, .csv or .xlsx"),
+        _ => read_xlsx(path),
     }
+}
+
+fn too_many_columns(row: usize) -> FileProblem {
+    FileProblem { row: Some(row), column: None, message: format!("more than {MAX_COLUMNS} columns") }
+}
+
+/// The first sheet of a workbook, cell by cell: its parts are measured first (their inflated
+/// sizes, which the zip reader then holds them to), and rows are handed on as they are read.
+fn read_xlsx(path: &Path) -> anyhow::Result<Result<Parsed, Vec<FileProblem>>> {
+    use calamine::{Reader, Xlsx};
+    let file = std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let unreadable = |e: &dyn std::fmt::Display| whole_file(format!("not a readable workbook: {e}"));
+    let mut zip = match zip::ZipArchive::new(std::io::BufReader::new(file)) {
+        Ok(zip) => zip,
+        Err(e) => return Ok(Err(unreadable(&e))),
+    };
+    let mut inflated: u64 = 0;
+    for i in 0..zip.len() {
+        match zip.by_index_raw(i) {
+            Ok(part) => inflated = inflated.saturating_add(part.size()),
+            Err(e) => return Ok(Err(unreadable(&e))),
+        }
+    }
+    if inflated > MAX_XLSX_INFLATED_BYTES {
+        return Ok(Err(whole_file(format!(
+            "the workbook inflates to {inflated} bytes; at most {MAX_XLSX_INFLATED_BYTES} ({} MiB) are read: split it",
+            MAX_XLSX_INFLATED_BYTES / 1024 / 1024
+        ))));
+    }
+    let mut reader = zip.into_inner();
+    std::io::Seek::rewind(&mut reader)?;
+    let mut book = match Xlsx::new(reader) {
+        Ok(book) => book,
+        Err(e) => return Ok(Err(unreadable(&e))),
+    };
+    let Some(first) = book.sheet_names().into_iter().next() else {
+        return Ok(Err(whole_file("the workbook has no sheet".into())));
+    };
+    let mut cells = match book.worksheet_cells_reader(&first) {
+        Ok(cells) => cells,
+        Err(e) => return Ok(Err(unreadable(&e))),
+    };
+    let mut done = false;
+    let mut current: Option<(u32, Vec<String>)> = None;
+    let rows = std::iter::from_fn(|| {
+        while !done {
+            let cell = match cells.next_cell() {
+                Ok(Some(cell)) => cell,
+                Ok(None) => {
+                    done = true;
+                    return current.take().map(|(row, cells)| Ok((row as usize + 1, cells)));
+                }
+                Err(e) => {
+                    done = true;
+                    return Some(Err(FileProblem {
+                        row: None,
+                        column: None,
+                        message: format!("not a readable workbook: {e}"),
+                    }));
+                }
+            };
+            let (row, column) = cell.get_position();
+            if column as usize >= MAX_COLUMNS {
+                done = true;
+                return Some(Err(too_many_columns(row as usize + 1)));
+            }
+            let text = cell_text(&calamine::Data::from(cell.get_value().clone()));
+            let finished = match &current {
+                Some((at, _)) if *at != row => current.take(),
+                _ => None,
+            };
+            let (_, values) = current.get_or_insert_with(|| (row, Vec::new()));
+            if values.len() <= column as usize {
+                values.resize(column as usize + 1, String::new());
+            }
+            values[column as usize] = text;
+            if let Some((at, values)) = finished {
+                return Some(Ok((at as usize + 1, values)));
+            }
+        }
+        None
+    });
+    Ok(read_table(rows))
 }
 
 fn cell_text(cell: &calamine::Data) -> String {
@@ -238,18 +408,29 @@ fn read_json(text: &str) -> Result<Parsed, Vec<FileProblem>> {
     };
     let mut submissions = Vec::new();
     let mut origins = Vec::new();
+    let mut records = 0;
     for (i, item) in items.into_iter().enumerate() {
         let submission: ReportSubmission = serde_json::from_value(item)
             .map_err(|e| vec![FileProblem { row: None, column: Some(format!("[{i}]")), message: e.to_string() }])?;
+        records += 1 + submission.figures.len();
+        if records > MAX_ROWS {
+            return Err(vec![FileProblem {
+                row: None,
+                column: Some(format!("[{i}]")),
+                message: format!(
+                    "more than {MAX_ROWS} reports and figures; at most {MAX_ROWS} are imported at once: split the file"
+                ),
+            }]);
+        }
         submissions.push(submission);
-        origins.push((Origins::new(), 1));
+        // No rows: problems are located by path (see `locate`).
+        origins.push((Origins::new(), 0));
     }
     Ok((submissions, origins))
 }
 
 /// One report being assembled from table rows.
 struct TableReport {
-    key: String,
     report: Map<String, Value>,
     figures: Map<String, Value>,
     rows: Origins,
@@ -281,17 +462,21 @@ const COUNTS: &[&str] = &[
 
 /// Tables (CSV, Excel): a header row with the template's columns, then one figure per row;
 /// the report's columns repeat on each of its rows.
-fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
-    let mut rows = rows.into_iter().enumerate();
-    let Some((_, header)) = rows.next() else {
-        return Err(vec![FileProblem { row: Some(1), column: None, message: "the file is empty".into() }]);
+/// Rows are read one at a time, and no further than [`MAX_ROWS`] non-empty rows; empty rows
+/// are skipped.
+fn read_table(rows: impl Iterator<Item = TableRow>) -> Result<Parsed, Vec<FileProblem>> {
+    let mut rows = rows.filter(|row| !matches!(row, Ok((_, cells)) if cells.iter().all(|c| c.trim().is_empty())));
+    let (header_row, header) = match rows.next() {
+        Some(Ok(first)) => first,
+        Some(Err(problem)) => return Err(vec![problem]),
+        None => return Err(vec![FileProblem { row: Some(1), column: None, message: "the file is empty".into() }]),
     };
     let header: Vec<String> = header.iter().map(|h| h.trim().to_ascii_lowercase()).collect();
     let mut problems = Vec::new();
     for (i, name) in header.iter().enumerate() {
         if !name.is_empty() && !COLUMNS.contains(&name.as_str()) {
             problems.push(FileProblem {
-                row: Some(1),
+                row: Some(header_row),
                 column: Some(format!("{} ({name})", i + 1)),
                 message: "unknown column".into(),
             });
@@ -300,7 +485,7 @@ fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
     for required in ["report_key", "report_title", "kind", "id", "excerpt"] {
         if !header.iter().any(|h| h == required) {
             problems.push(FileProblem {
-                row: Some(1),
+                row: Some(header_row),
                 column: Some(required.into()),
                 message: "required column is missing".into(),
             });
@@ -309,16 +494,26 @@ fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    // Each column's position, looked up once (the first of repeated names, as before).
+    let mut positions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, name) in header.iter().enumerate() {
+        positions.entry(name.as_str()).or_insert(i);
+    }
     let mut reports: Vec<TableReport> = Vec::new();
-    for (index, cells) in rows {
-        let row = index + 1;
+    let mut by_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (count, next) in rows.enumerate() {
+        let (row, cells) = next.map_err(|problem| vec![problem])?;
+        if count >= MAX_ROWS {
+            return Err(vec![FileProblem {
+                row: Some(row),
+                column: None,
+                message: format!(
+                    "more than {MAX_ROWS} rows below the header; at most {MAX_ROWS} are imported at once: split the file"
+                ),
+            }]);
+        }
         let get = |name: &str| -> Option<String> {
-            header
-                .iter()
-                .position(|h| h == name)
-                .and_then(|i| cells.get(i))
-                .map(|c| c.trim().to_owned())
-                .filter(|c| !c.is_empty())
+            positions.get(name).and_then(|i| cells.get(*i)).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty())
         };
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
@@ -327,8 +522,8 @@ fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
             problems.push(FileProblem { row: Some(row), column: Some(column.to_owned()), message })
         };
         let key = get("report_key").unwrap_or_default();
-        let position = match reports.iter().position(|r| r.key == key) {
-            Some(p) => p,
+        let position = match by_key.get(&key) {
+            Some(p) => *p,
             None => {
                 let mut report = Map::new();
                 for (column, field) in [
@@ -349,13 +544,8 @@ fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
                         .filter_map(|(c, f)| get(c).map(|v| ((*f).to_owned(), json!(v))))
                         .collect();
                 report.insert("period".into(), Value::Object(period));
-                reports.push(TableReport {
-                    key: key.clone(),
-                    report,
-                    figures: Map::new(),
-                    rows: Origins::new(),
-                    first_row: row,
-                });
+                reports.push(TableReport { report, figures: Map::new(), rows: Origins::new(), first_row: row });
+                by_key.insert(key, reports.len() - 1);
                 reports.len() - 1
             }
         };
@@ -477,4 +667,26 @@ fn read_table(rows: Vec<Vec<String>>) -> Result<Parsed, Vec<FileProblem>> {
         }
     }
     if problems.is_empty() { Ok((submissions, origins)) } else { Err(problems) }
+}
+
+/// Reads untrusted bytes as `fulian-graph import` reads a file with this extension (`json`,
+/// `csv` or `xlsx`): the same size bound and parser, and no database. The number of reports,
+/// or the file's problems. For the fuzz targets in `fuzz/`; the readers take a path, so the
+/// bytes go through a new file in the temporary directory (`TMPDIR`), removed afterwards.
+#[doc(hidden)]
+pub fn parse_untrusted(extension: &str, bytes: &[u8]) -> anyhow::Result<Result<usize, Vec<FileProblem>>> {
+    use std::io::Write as _;
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = std::env::temp_dir().join(format!("fulian-import-{}-{n}.{extension}", std::process::id()));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    file.write_all(bytes).with_context(|| format!("cannot write {}", path.display()))?;
+    drop(file);
+    let parsed = read(&path);
+    std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    Ok(parsed?.map(|(submissions, _)| submissions.len()))
 }
