@@ -123,22 +123,23 @@ fn refusal(code: &str, message: impl Into<String>) -> Response {
 
 impl Bounded {
     /// Checks an operation; only subscriptions run over WebSocket.
-    fn admit(&self, request: &mut Request) -> Result<(), Response> {
+    fn admit(&self, request: &mut Request) -> Result<(), document::Refusal> {
+        let refused = |code, message: &str| document::Refusal { code, message: message.to_owned() };
         if self.rate_limiter.check(&self.address).is_err() {
-            return Err(refusal("RATE_LIMITED", "too many requests; retry later"));
+            return Err(refused("RATE_LIMITED", "too many requests; retry later"));
         }
         let name = request.operation_name.clone();
         let introspection = self.introspection;
-        let document = parse_within_limits(request, &self.limits).map_err(|r| refusal(r.code, r.message))?;
+        let document = parse_within_limits(request, &self.limits)?;
         if !introspection {
             let fields = document::root_fields(document, name.as_deref());
             if fields.iter().any(|f| f.starts_with("__") || f == "_service") {
-                return Err(refusal("INTROSPECTION_DISABLED", "this server does not publish its schema"));
+                return Err(refused("INTROSPECTION_DISABLED", "this server does not publish its schema"));
             }
         }
         match document::operation_type(document, name.as_deref()) {
             Some(OperationType::Subscription) | None => Ok(()),
-            Some(_) => Err(refusal(
+            Some(_) => Err(refused(
                 "BAD_REQUEST",
                 "only subscriptions run over WebSocket; send queries and mutations to /graphql over HTTP",
             )),
@@ -150,12 +151,13 @@ impl async_graphql::Executor for Bounded {
     async fn execute(&self, mut request: Request) -> Response {
         match self.admit(&mut request) {
             Ok(()) => self.schema.execute(request).await,
-            Err(response) => response,
+            Err(refused) => refusal(refused.code, refused.message),
         }
     }
 
     fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, Response> {
-        if let Err(response) = self.admit(&mut request) {
+        if let Err(refused) = self.admit(&mut request) {
+            let response = refusal(refused.code, refused.message);
             return futures_util::stream::once(async move { response }).boxed();
         }
         let taken =
