@@ -301,23 +301,27 @@ async fn handle(
     }
     let name = request.operation_name.clone();
     let (mut request, checked) = parse_off_runtime(request, state.settings.document_limits()).await;
-    if let Err(refusal) = checked {
-        return refused_document(media, refusal);
-    }
-    // Parsed and measured above; this borrows the parsed document.
+    let over_limit = match checked {
+        Checked::Within => None,
+        Checked::Unparsed(refusal) => return refused_document(media, refusal),
+        Checked::OverLimit(refusal) => Some(refusal),
+    };
+    // Parsed above; this borrows the parsed document.
     let document = match request.parsed_query() {
         Ok(document) => document,
         Err(error) => {
             return refused_document(media, document::Refusal { code: "GRAPHQL_PARSE_FAILED", message: error.message });
         }
     };
+    if let Some(refusal) = over_limit {
+        audit_refused_mutation(&state, &caller, document, name.as_deref(), &refusal).await;
+        return refused_document(media, refusal);
+    }
     if over_get && operation_type(document, name.as_deref()) == Some(OperationType::Mutation) {
-        let mut response = request_error(
-            media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "mutations are only accepted over POST",
-        );
+        let message = "mutations are only accepted over POST";
+        let refusal = document::Refusal { code: "METHOD_NOT_ALLOWED", message: message.to_owned() };
+        audit_refused_mutation(&state, &caller, document, name.as_deref(), &refusal).await;
+        let mut response = request_error(media, StatusCode::METHOD_NOT_ALLOWED, refusal.code, message);
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
@@ -562,21 +566,70 @@ static PARSERS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLoc
     tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZero::get))
 });
 
-/// Parses and measures a query with [`parse_within_limits`]: a long one on the blocking pool,
-/// a short one here. The parsed document stays in the request.
-async fn parse_off_runtime(mut request: Request, limits: DocumentLimits) -> (Request, Result<(), document::Refusal>) {
+/// How a query fared in [`parse_off_runtime`].
+enum Checked {
+    /// Parsed, and within every limit.
+    Within,
+    /// Refused before it was parsed (too long, nested too deep) or because it does not parse.
+    Unparsed(document::Refusal),
+    /// Parsed (the document is in the request), and over a limit.
+    OverLimit(document::Refusal),
+}
+
+/// Parses and measures a query, a long one on the blocking pool, a short one here. The
+/// parsed document stays in the request.
+async fn parse_off_runtime(mut request: Request, limits: DocumentLimits) -> (Request, Checked) {
+    fn check(request: &mut Request, limits: &DocumentLimits) -> Checked {
+        if let Err(refusal) = document::check_text(&request.query, limits) {
+            return Checked::Unparsed(refusal);
+        }
+        let name = request.operation_name.clone();
+        match request.parsed_query() {
+            Err(error) => Checked::Unparsed(document::Refusal { code: "GRAPHQL_PARSE_FAILED", message: error.message }),
+            Ok(document) => match document::check_document(document, name.as_deref(), limits) {
+                Ok(()) => Checked::Within,
+                Err(refusal) => Checked::OverLimit(refusal),
+            },
+        }
+    }
     if request.query.len() < PARSE_INLINE_BELOW {
-        let checked = parse_within_limits(&mut request, &limits).map(|_| ());
+        let checked = check(&mut request, &limits);
         return (request, checked);
     }
     let _permit = PARSERS.acquire().await.expect("the parser semaphore is never closed");
     let parsing = tokio::task::spawn_blocking(move || {
-        let checked = parse_within_limits(&mut request, &limits).map(|_| ());
+        let checked = check(&mut request, &limits);
         (request, checked)
     });
     match parsing.await {
         Ok(parsed) => parsed,
         Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Records a mutation refused here, before the schema ran, as an attempt of each of its root
+/// fields; anonymous ones within the audit's budget for refusals (see [`super::refusals`]).
+async fn audit_refused_mutation(
+    state: &AppState,
+    caller: &crate::domain::access::Caller,
+    document: &ExecutableDocument,
+    name: Option<&str>,
+    refusal: &document::Refusal,
+) {
+    if operation_type(document, name) != Some(OperationType::Mutation) {
+        return;
+    }
+    let message = if caller.principal().is_some() {
+        refusal.message.clone()
+    } else {
+        match state.refusals.admit(&refusal.message) {
+            Some(message) => message,
+            None => return,
+        }
+    };
+    for field in document::root_fields(document, name) {
+        let target = "(not resolved: request refused)";
+        state.services.record_unaudited_attempt(caller, &field, target, Some((refusal.code, &message))).await;
     }
 }
 

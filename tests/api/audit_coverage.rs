@@ -88,6 +88,8 @@ async fn nul_in_any_argument_is_bad_input(app: TestApp) {
 
 async fn mutations_refused_before_their_service_are_audited(app: TestApp) {
     let editor = token("tz-editor", Role::Editor, Some("110112"));
+    let aliased: Vec<String> = (0..21).map(|i| format!("r{i}: removeResource(id: \"x\")")).collect();
+    let many_roots = format!("mutation {{ {} }}", aliased.join(" "));
     let refused = [
         // A malformed ID (before the service could look it up).
         ("mutation { removeResource(id: \"x\") }", "removeResource", "BAD_USER_INPUT"),
@@ -122,6 +124,8 @@ async fn mutations_refused_before_their_service_are_audited(app: TestApp) {
         ),
         // A document that fails validation (an argument of the wrong type).
         ("mutation { revokeLibraryGrant(grant: \"x\") { id } }", "revokeLibraryGrant", "GRAPHQL_VALIDATION_FAILED"),
+        // A document over the server's limits, refused before the schema sees it.
+        (&many_roots, "removeResource", "QUERY_TOO_LARGE"),
     ];
     for (query, operation, code) in refused {
         let before = audit(&app, "tz-editor").await.len();
@@ -135,6 +139,18 @@ async fn mutations_refused_before_their_service_are_audited(app: TestApp) {
         assert_eq!(entry["errorCode"], code, "{query}");
         assert!(entry["detail"].as_str().is_some_and(|d| !d.is_empty()), "{query}: {entry}");
     }
+    // A mutation sent over GET is refused (405) and recorded.
+    let uri = "/graphql?query=mutation%20%7B%20removeResource(id%3A%20%22x%22)%20%7D";
+    let request = axum::http::Request::get(uri)
+        .header("authorization", format!("Bearer {editor}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.send(request).await.0, axum::http::StatusCode::METHOD_NOT_ALLOWED);
+    let entries = audit(&app, "tz-editor").await;
+    assert_eq!(
+        (&entries[0]["operation"], &entries[0]["errorCode"]),
+        (&json!("removeResource"), &json!("METHOD_NOT_ALLOWED"))
+    );
     // Anonymous attempts with a malformed ID are recorded too.
     let body = app.graphql("mutation { removeResource(id: \"x\") }", json!({})).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
