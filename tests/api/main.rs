@@ -32,3 +32,4 @@ mod schema;
 mod telemetry;
 mod tokens;
 mod store_faults;
+mod faults;
