@@ -361,6 +361,8 @@ async fn handle(
         graphql.operation.name = %op_name,
     );
     let execution = tokio::task::unconstrained(window.run(state.schema.execute(request)).instrument(span));
+    // Its database work stops at the deadline too (statements interrupted, not left running).
+    let execution = crate::store::within(state.settings.request_timeout, execution);
     let Ok(mut response) = tokio::time::timeout(state.settings.request_timeout, execution).await else {
         return request_error(
             media,
