@@ -2,7 +2,7 @@
 # Federation check against a running fulian-graph: its SDL composes (alone and with a second
 # subgraph), and a real Apollo Gateway answers a query whose regions come from the second
 # subgraph by key only, so the gateway must call fulian-graph's `_entities`.
-# Usage: tests/federation/run.sh TOOLS_DIR GRAPHQL_URL   (TOOLS_DIR: shared/tools with npm ci done)
+# Usage: tests/federation/run.sh TOOLS_DIR GRAPHQL_URL   (TOOLS_DIR: a copy of tests/tools with npm ci done)
 set -euo pipefail
 tools=$1 url=$2
 here=$(cd "$(dirname "$0")" && pwd)

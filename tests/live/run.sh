@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Live updates from the outside: shared/tools/ws-smoke.mjs subscribes over graphql-ws at
+# Live updates from the outside: tests/tools/ws-smoke.mjs subscribes over graphql-ws at
 # /graphql/ws, a report is submitted over HTTP, and the subscriber must receive it.
 # Usage: tests/live/run.sh TOOLS_DIR BASE_URL BINARY   (the server verifies FULIAN_JWT_SECRET)
 set -euo pipefail
