@@ -109,6 +109,11 @@ struct Cost {
 
 /// Measures a parsed document against the limits: each fragment is measured once, so the
 /// time is linear in the document's size whatever its fragments expand to.
+///
+/// Every operation in the document is measured, not only the one the request runs
+/// (`operation`): validation walks them all with their fragments expanded before it picks one,
+/// so their expanded sizes together must be within `max_nodes` and each within `max_depth`.
+/// The root-field limit holds for the operation that runs (every one when none is named).
 pub fn check_document(
     document: &ExecutableDocument,
     operation: Option<&str>,
@@ -127,19 +132,18 @@ pub fn check_document(
             format!("the query uses {aliases} aliases; at most {} are allowed", limits.max_aliases),
         ));
     }
+    let single = matches!(document.operations, DocumentOperations::Single(_));
+    let mut nodes = 0usize;
     for (name, op) in document.operations.iter() {
-        if operation.is_some() && name.map(Name::as_str) != operation {
-            continue;
-        }
         let cost = set_cost(&op.node.selection_set.node, &fragments, limits)?;
         let variables = op.node.variable_definitions.iter().map(|v| 1 + v.node.directives.len());
-        let nodes = variables.fold(cost.nodes, usize::saturating_add);
+        nodes = variables.fold(nodes.saturating_add(cost.nodes), usize::saturating_add);
         if nodes > limits.max_nodes {
             return Err(Refusal::new(
                 "QUERY_TOO_LARGE",
                 format!(
                     "the query expands to {} selections, arguments and values (fragments counted where they \
-                     are spread); at most {} are allowed",
+                     are spread, every operation in the document counted); at most {} are allowed",
                     human(nodes),
                     limits.max_nodes
                 ),
@@ -151,7 +155,8 @@ pub fn check_document(
                 format!("the query nests fields {} levels deep; at most {} are allowed", cost.depth, limits.max_depth),
             ));
         }
-        if cost.fields > limits.max_root_fields {
+        let runs = single || operation.is_none() || name.map(Name::as_str) == operation;
+        if runs && cost.fields > limits.max_root_fields {
             return Err(Refusal::new(
                 "QUERY_TOO_LARGE",
                 format!(
@@ -429,5 +434,287 @@ mod tests {
             .replace("{ region(code: \"110112\") { ...L40 } }", "{ ...L40 }");
         let document = async_graphql::parser::parse_query(&query).expect("parses");
         assert_eq!(root_fields(&document, None), vec!["parent".to_owned()]);
+    }
+
+    #[test]
+    fn operations_the_request_does_not_run_are_measured_too() {
+        // Validation expands every operation's fragments before it picks the one to run, so
+        // naming a small operation must not let a huge one through (it did: 42 s at 24 levels).
+        let big = "query Big { region(code: \"110112\") { ...L30 } }";
+        let query =
+            doubling(30).replace("{ region(code: \"110112\") { ...L30 } }", big) + " query Small { __typename }";
+        let document = async_graphql::parser::parse_query(&query).expect("parses");
+        for name in [None, Some("Small"), Some("Big"), Some("Absent")] {
+            assert_eq!(check_document(&document, name, &LIMITS).unwrap_err().code, "QUERY_TOO_LARGE", "{name:?}");
+        }
+        let anonymous = async_graphql::parser::parse_query(doubling(30)).expect("parses");
+        assert_eq!(check_document(&anonymous, Some("Other"), &LIMITS).unwrap_err().code, "QUERY_TOO_LARGE");
+        let body = serde_json::json!({ "query": query, "operationName": "Small" }).to_string();
+        let status = crate::http::decode_untrusted(Some(body.as_bytes()), "", &LIMITS);
+        assert_eq!(status, axum::http::StatusCode::BAD_REQUEST);
+
+        // The operations' sizes add up (validation walks them one after the other).
+        let half =
+            |name: &str| format!("query {name} {{ regions(codes: [{}]) {{ name }} }}", vec!["1"; 3_000].join(","));
+        let one = async_graphql::parser::parse_query(half("A")).expect("parses");
+        assert!(check_document(&one, Some("A"), &LIMITS).is_ok());
+        let two = async_graphql::parser::parse_query(format!("{} {}", half("A"), half("B"))).expect("parses");
+        assert_eq!(check_document(&two, Some("A"), &LIMITS).unwrap_err().code, "QUERY_TOO_LARGE");
+
+        // The root-field limit is the running operation's: other operations' fields are nodes.
+        let wide = format!(
+            "query Wide {{ {} }}",
+            (0..25).map(|i| format!("a{i}: regions {{ name }}")).collect::<Vec<_>>().join(" ")
+        );
+        let document =
+            async_graphql::parser::parse_query(format!("{wide} query Narrow {{ __typename }}")).expect("parses");
+        assert!(check_document(&document, Some("Narrow"), &LIMITS).is_ok());
+        assert_eq!(check_document(&document, Some("Wide"), &LIMITS).unwrap_err().code, "QUERY_TOO_LARGE");
+        assert_eq!(check_document(&document, None, &LIMITS).unwrap_err().code, "QUERY_TOO_LARGE");
+    }
+
+    /// A small deterministic generator (xorshift64*), so that property tests need no crate.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33) as usize % n
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len())]
+        }
+    }
+
+    /// The deepest bracket nesting of a text the way the GraphQL lexer sees it, written as a
+    /// state machine over characters (unlike `check_text`, which scans bytes): brackets count
+    /// outside comments (`#` to the end of the line), strings (to the closing quote or the end
+    /// of the line, `\` escaping one character) and block strings (`\"""` escaping the quotes).
+    fn reference_nesting(text: &str) -> usize {
+        #[derive(PartialEq)]
+        enum State {
+            Code,
+            Comment,
+            Quoted,
+            Block,
+        }
+        let chars: Vec<char> = text.chars().collect();
+        let at = |i: usize, s: &str| chars[i..].iter().copied().take(s.chars().count()).eq(s.chars());
+        let (mut state, mut depth, mut deepest, mut i) = (State::Code, 0usize, 0usize, 0usize);
+        while i < chars.len() {
+            match state {
+                State::Code if at(i, "\"\"\"") => {
+                    state = State::Block;
+                    i += 3;
+                    continue;
+                }
+                State::Code => match chars[i] {
+                    '#' => state = State::Comment,
+                    '"' => state = State::Quoted,
+                    '{' | '[' | '(' => {
+                        depth += 1;
+                        deepest = deepest.max(depth);
+                    }
+                    '}' | ']' | ')' => depth = depth.saturating_sub(1),
+                    _ => {}
+                },
+                State::Comment if matches!(chars[i], '\n' | '\r') => state = State::Code,
+                State::Comment => {}
+                State::Quoted => match chars[i] {
+                    '\\' => i += 1,
+                    '"' | '\n' => state = State::Code,
+                    _ => {}
+                },
+                State::Block if at(i, "\\\"\"\"") => {
+                    i += 4;
+                    continue;
+                }
+                State::Block if at(i, "\"\"\"") => {
+                    state = State::Code;
+                    i += 3;
+                    continue;
+                }
+                State::Block => {}
+            }
+            i += 1;
+        }
+        deepest
+    }
+
+    fn nesting_limits(max_text_nesting: usize) -> DocumentLimits {
+        DocumentLimits { max_text_nesting, ..LIMITS }
+    }
+
+    #[test]
+    fn text_nesting_agrees_with_a_reference_on_generated_text() {
+        let tokens = [
+            "{", "}", "[", "]", "(", ")", "\"", "\"\"\"", "\\", "\\\"\"\"", "#", "\n", "\r", "a", " ", "é", "\u{3000}",
+        ];
+        let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let length = rng.below(40);
+            let text: String = (0..length).map(|_| rng.pick(&tokens)).collect();
+            let deepest = reference_nesting(&text);
+            for limit in [0, 1, 2, 3, 5] {
+                let accepted = check_text(&text, &nesting_limits(limit)).is_ok();
+                assert_eq!(accepted, deepest <= limit, "{text:?}: reference nesting {deepest}, limit {limit}");
+            }
+        }
+    }
+
+    /// A random valid document and the bracket nesting the parser recurses through: selection
+    /// sets, arguments, list and object values, list types, with brackets in strings, block
+    /// strings and comments that do not nest.
+    fn generated_document(rng: &mut Rng) -> (String, usize) {
+        fn value(rng: &mut Rng, budget: usize) -> (String, usize) {
+            match rng.below(if budget == 0 { 4 } else { 6 }) {
+                0 => ("1".to_owned(), 0),
+                1 => ("\"{[( \\\" ]\"".to_owned(), 0),
+                2 => ("\"\"\"{ \\\"\"\" ( \n [\"\"\"".to_owned(), 0),
+                3 => ("$v".to_owned(), 0),
+                4 => {
+                    let items: Vec<(String, usize)> = (0..rng.below(3)).map(|_| value(rng, budget - 1)).collect();
+                    let deepest = items.iter().map(|(_, d)| *d).max().unwrap_or(0);
+                    let text = items.into_iter().map(|(t, _)| t).collect::<Vec<_>>().join(", ");
+                    (format!("[{text}]"), deepest + 1)
+                }
+                _ => {
+                    let (inner, deepest) = value(rng, budget - 1);
+                    (format!("{{ k: {inner} }}"), deepest + 1)
+                }
+            }
+        }
+        fn selections(rng: &mut Rng, budget: usize) -> (String, usize) {
+            let mut text = String::new();
+            let mut deepest = 0;
+            for _ in 0..=rng.below(3) {
+                let comment = if rng.below(4) == 0 { " # } ] ) {{{ \n" } else { " " };
+                match rng.below(if budget == 0 { 2 } else { 5 }) {
+                    0 => text.push_str("name"),
+                    1 => {
+                        let (v, d) = value(rng, budget.saturating_sub(1));
+                        text.push_str(&format!("region(code: {v})"));
+                        deepest = deepest.max(d + 1);
+                    }
+                    2 => {
+                        let (inner, d) = selections(rng, budget - 1);
+                        text.push_str(&format!("parent {{{comment}{inner} }}"));
+                        deepest = deepest.max(d + 1);
+                    }
+                    3 => {
+                        let (inner, d) = selections(rng, budget - 1);
+                        text.push_str(&format!("... on Region {{ {inner}{comment}}}"));
+                        deepest = deepest.max(d + 1);
+                    }
+                    _ => {
+                        let (v, vd) = value(rng, budget - 1);
+                        let (inner, d) = selections(rng, budget - 1);
+                        text.push_str(&format!("children(first: {v}) {{ {inner} }}"));
+                        deepest = deepest.max(vd + 1).max(d + 1);
+                    }
+                }
+                text.push_str(comment);
+            }
+            (text, deepest)
+        }
+        let budget = rng.below(7);
+        let (body, deepest) = selections(rng, budget);
+        let lists = rng.below(4);
+        let variable = format!("{}Int{}", "[".repeat(lists), "]".repeat(lists));
+        let text = format!("query Q($v: {variable}) {{ {body} }}");
+        // The variables' parentheses, the list type inside them, and the outer selection set.
+        (text, (lists + 1).max(deepest + 1))
+    }
+
+    #[test]
+    fn text_nesting_is_the_nesting_the_parser_recurses_through() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        for _ in 0..3_000 {
+            let (text, deepest) = generated_document(&mut rng);
+            async_graphql::parser::parse_query(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!(reference_nesting(&text), deepest, "{text}");
+            assert!(check_text(&text, &nesting_limits(deepest)).is_ok(), "{text}");
+            assert_eq!(check_text(&text, &nesting_limits(deepest - 1)).unwrap_err().code, "QUERY_TOO_DEEP", "{text}");
+        }
+    }
+
+    /// How long checking a query takes as a request does it (text, parse, measure).
+    fn measure_time(query: &str) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let _ = check_text(query, &LIMITS)
+            .ok()
+            .and_then(|()| async_graphql::parser::parse_query(query).ok())
+            .map(|document| check_document(&document, None, &LIMITS));
+        started.elapsed()
+    }
+
+    /// The shortest times of checking two queries, measured in turns (so that a busy machine
+    /// slows both alike).
+    fn measure_times(small: &str, large: &str) -> (std::time::Duration, std::time::Duration) {
+        (0..7).fold((std::time::Duration::MAX, std::time::Duration::MAX), |(s, l), _| {
+            (s.min(measure_time(small)), l.min(measure_time(large)))
+        })
+    }
+
+    #[test]
+    fn measuring_takes_linear_time_in_the_size_of_the_document() {
+        let spread_all = |k: usize| {
+            let mut q = String::from("fragment F0 on Region { name }\n");
+            for i in 1..k {
+                q.push_str(&format!("fragment F{i} on Region {{ ...F{} parent {{ name }} }}\n", i - 1));
+            }
+            q + &format!("{{ region(code: \"1\") {{ ...F{} }} }}", k - 1)
+        };
+        let shapes: [(&str, &dyn Fn(usize) -> String); 9] = [
+            ("fragment doubling", &|k| doubling(k)),
+            ("fragment chain", &spread_all),
+            ("operations sharing a fragment", &|k| {
+                let ops: String = (0..k).map(|i| format!("query Q{i} {{ ...F }}\n")).collect();
+                format!("fragment F on Query {{ regions {{ name parent {{ name }} }} }}\n{ops}")
+            }),
+            ("aliases", &|k| {
+                format!("{{ {} }}", (0..k).map(|i| format!("a{i}: regions {{ name }}")).collect::<String>())
+            }),
+            ("nested siblings", &|k| {
+                format!("{{ {} }}", "regions { parent { parent { parent { name } } } } ".repeat(k))
+            }),
+            ("list literal", &|k| format!("{{ regions(codes: [{}]) {{ name }} }}", "\"1\", ".repeat(k))),
+            ("comments and strings", &|k| {
+                format!("{{ {} regions {{ name }} }}", "# {{[( \n search(text: \"{[(\\\"\") ".repeat(k))
+            }),
+            ("directives", &|k| format!("{{ regions {}{{ name }} }}", "@skip(if: false) ".repeat(k))),
+            ("variables", &|k| {
+                format!(
+                    "query Q({}) {{ regions {{ name }} }}",
+                    (0..k).map(|i| format!("$v{i}: [Int] ")).collect::<String>()
+                )
+            }),
+        ];
+        for (shape, make) in shapes {
+            // About 6 KB, and sixteen times as large: linear time is about sixteen times as long,
+            // quadratic 256 times; the bound between leaves room for a busy machine.
+            let k = (1..).map(|k| k * 10).find(|k| make(*k).len() >= 6_000).unwrap_or(10);
+            let (small, large) = (make(k), make(16 * k));
+            assert!(large.len() < LIMITS.max_bytes, "{shape}: {} bytes", large.len());
+            let size = large.len() as f64 / small.len() as f64;
+            let mut attempts = Vec::new();
+            for _ in 0..3 {
+                let (t_small, t_large) = measure_times(&small, &large);
+                let ratio = t_large.as_secs_f64() / t_small.as_secs_f64().max(1e-7);
+                attempts.push(format!("{t_small:?} and {t_large:?} ({ratio:.1}×)"));
+                if ratio < 4.0 * size {
+                    break;
+                }
+            }
+            assert!(
+                attempts.len() < 3,
+                "{shape}: {} and {} bytes ({size:.1}×) took {attempts:?}",
+                small.len(),
+                large.len()
+            );
+        }
     }
 }
