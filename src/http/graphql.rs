@@ -230,7 +230,34 @@ fn parse_post(media: MediaType, headers: &HeaderMap, body: Bytes) -> Result<Requ
     })
 }
 
+/// Answers a request within the request timeout, whatever it waits on: every database call it
+/// makes (the response cache's data version, audits of refusals, execution) carries the
+/// request's deadline (`store::within`) and the whole is abandoned at the timeout with
+/// `TIMEOUT`. (A data-version read before execution once waited out the pool's acquire timeout
+/// on top of the request timeout while the database was down.)
 async fn handle(
+    state: AppState,
+    peer: PeerAddr,
+    headers: HeaderMap,
+    media: MediaType,
+    request: Result<Request, Refusal>,
+    over_get: bool,
+) -> HttpResponse {
+    let timeout = state.settings.request_timeout;
+    let work = crate::store::within(timeout, answer(state, peer, headers, media, request, over_get));
+    match tokio::time::timeout(timeout, work).await {
+        Ok(response) => response,
+        Err(_) => request_error(
+            media,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "TIMEOUT",
+            "the request took too long and was abandoned",
+        ),
+    }
+}
+
+/// See [`handle`], which bounds this by the request timeout.
+async fn answer(
     state: AppState,
     peer: PeerAddr,
     headers: HeaderMap,
@@ -360,17 +387,8 @@ async fn handle(
         graphql.operation.type = kind,
         graphql.operation.name = %op_name,
     );
-    let execution = tokio::task::unconstrained(window.run(state.schema.execute(request)).instrument(span));
-    // Its database work stops at the deadline too (statements interrupted, not left running).
-    let execution = crate::store::within(state.settings.request_timeout, execution);
-    let Ok(mut response) = tokio::time::timeout(state.settings.request_timeout, execution).await else {
-        return request_error(
-            media,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TIMEOUT",
-            "the request took too long and was abandoned",
-        );
-    };
+    // Bounded by the request's deadline (see `handle`): its database work stops there too.
+    let mut response = tokio::task::unconstrained(window.run(state.schema.execute(request)).instrument(span)).await;
     classify_errors(&mut response);
     null_failed_root_fields(&state.schema_shape, &request_document, name.as_deref(), &mut response);
     if let Some(op) = operation(&request_document, name.as_deref()).map(|op| &op.node) {

@@ -60,11 +60,7 @@ pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test"
 /// the machine's cluster (as `.ci/run` does); panics with what to do when it still does not.
 fn ensure_postgres(url: &str) {
     let answers = || {
-        std::process::Command::new("pg_isready")
-            .args(["-q", "-d", url])
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false)
+        std::process::Command::new("pg_isready").args(["-q", "-d", url]).status().map(|s| s.success()).unwrap_or(false)
     };
     if answers() {
         return;
@@ -306,40 +302,6 @@ macro_rules! on_both_dbs {
     };
 }
 
-impl TestApp {
-    /// An app over a store the test opened itself (e.g. an SQLite file on a file system of its
-    /// own), migrated and with the demo data loaded.
-    pub async fn over(store: Store, settings: HttpSettings) -> Self {
-        store.migrate().await.expect("migrate");
-        server::load_demo_data_if_empty(&store).await.expect("load demo data");
-        let services = Services::new(store.clone());
-        let state = AppState::with_settings(services.clone(), settings).expect("valid settings");
-        Self { router: app(state), store, services, pg_schema: None }
-    }
-}
-
-/// A fresh directory under the system's temporary one, removed when dropped.
-pub struct TempDir(pub std::path::PathBuf);
-
-impl TempDir {
-    /// Creates `<tmp>/fulian-<name>-<pid>-<n>`.
-    pub fn new(name: &str) -> Self {
-        let path = std::env::temp_dir().join(format!(
-            "fulian-{name}-{}-{}",
-            std::process::id(),
-            SCHEMAS.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&path).expect("create a temporary directory");
-        Self(path)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// A workbook (.xlsx) whose first sheet holds `rows`: cells that read as numbers are numeric
 /// cells, the others inline strings. Enough of the format for calamine.
 pub fn xlsx(rows: &[Vec<String>]) -> Vec<u8> {
@@ -400,4 +362,38 @@ pub fn workbook(parts: &[(&str, &[u8])]) -> Vec<u8> {
         zip.write_all(bytes).expect("write a part");
     }
     zip.finish().expect("finish the workbook").into_inner()
+}
+
+impl TestApp {
+    /// An app over a store the test opened itself (e.g. an SQLite file on a file system of its
+    /// own), migrated and with the demo data loaded.
+    pub async fn over(store: Store, settings: HttpSettings) -> Self {
+        store.migrate().await.expect("migrate");
+        server::load_demo_data_if_empty(&store).await.expect("load demo data");
+        let services = Services::new(store.clone());
+        let state = AppState::with_settings(services.clone(), settings).expect("valid settings");
+        Self { router: app(state), store, services, pg_schema: None }
+    }
+}
+
+/// A fresh directory under the system's temporary one, removed when dropped.
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    /// Creates `<tmp>/fulian-<name>-<pid>-<n>`.
+    pub fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "fulian-{name}-{}-{}",
+            std::process::id(),
+            SCHEMAS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&path).expect("create a temporary directory");
+        Self(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
