@@ -257,6 +257,54 @@ fn whole_file(message: String) -> Vec<FileProblem> {
     vec![FileProblem { row: None, column: None, message }]
 }
 
+/// The first value of an attribute `r="…"` after whitespace (a cell's or a row's reference) in a sheet's XML
+/// that is not a reference Excel can write: letters (at most three), then digits (one to
+/// seven). Reads the part as a stream, holding one reference at a time.
+fn malformed_cell_reference(part: impl std::io::Read) -> anyhow::Result<Option<String>> {
+    use std::io::BufRead as _;
+    const OPENING: &[u8] = b" r=\"";
+    let mut reader = std::io::BufReader::new(part);
+    // How much of OPENING the last bytes matched, and the reference read so far once it has.
+    let (mut matched, mut reference): (usize, Option<Vec<u8>>) = (0, None);
+    let well_formed = |r: &[u8]| {
+        let letters = r.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let digits = &r[letters..];
+        letters <= 3 && (1..=7).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+    };
+    loop {
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            // Not inflatable: calamine reports it, located, when it reads the sheet.
+            Err(_) => return Ok(None),
+        };
+        if buffer.is_empty() {
+            return Ok(None);
+        }
+        for &byte in buffer {
+            match &mut reference {
+                Some(r) if byte == b'"' => {
+                    if !well_formed(r) {
+                        return Ok(Some(String::from_utf8_lossy(r).into_owned()));
+                    }
+                    reference = None;
+                }
+                // Longer than any reference: malformed whatever follows.
+                Some(r) if r.len() >= 10 => return Ok(Some(format!("{}…", String::from_utf8_lossy(r)))),
+                Some(r) => r.push(byte),
+                None if (matched == 0 && byte.is_ascii_whitespace()) || (matched > 0 && byte == OPENING[matched]) => {
+                    matched += 1;
+                    if matched == OPENING.len() {
+                        (matched, reference) = (0, Some(Vec::new()));
+                    }
+                }
+                None => matched = usize::from(byte.is_ascii_whitespace()),
+            }
+        }
+        let n = buffer.len();
+        reader.consume(n);
+    }
+}
+
 /// A row of a table: its 1-based number in the file, and its cells.
 type TableRow = Result<(usize, Vec<String>), FileProblem>;
 
@@ -320,6 +368,20 @@ fn read_xlsx(path: &Path) -> anyhow::Result<Result<Parsed, Vec<FileProblem>>> {
             "the workbook inflates to {inflated} bytes; at most {MAX_XLSX_INFLATED_BYTES} ({} MiB) are read: split it",
             MAX_XLSX_INFLATED_BYTES / 1024 / 1024
         ))));
+    }
+    // calamine computes a cell's column from its reference with unchecked arithmetic: a
+    // reference such as r="ABCDEFGHIJKLMNOP1" overflows (a panic where overflow is checked, a
+    // wrong column where it is not). References are checked first, streaming each sheet.
+    for i in 0..zip.len() {
+        let Ok(part) = zip.by_index(i) else { continue };
+        if part.name().is_ok_and(|name| name.starts_with("xl/worksheets/"))
+            && let Some(reference) = malformed_cell_reference(part)?
+        {
+            return Ok(Err(whole_file(format!(
+                "not a readable workbook: the cell reference \"{reference}\" is malformed (at most three letters \
+                 and seven digits, like XFD1048576)"
+            ))));
+        }
     }
     let mut reader = zip.into_inner();
     std::io::Seek::rewind(&mut reader)?;

@@ -20,6 +20,7 @@ on_both_backends!(
     oversized_files_are_refused_quickly,
     tables_past_the_row_limit_are_refused_quickly,
     a_workbook_that_inflates_past_its_limit_is_refused_before_inflating,
+    malformed_cell_references_are_refused_not_a_crash,
 );
 
 async fn reports(app: &TestApp) -> i64 {
@@ -197,4 +198,37 @@ async fn a_workbook_that_inflates_past_its_limit_is_refused_before_inflating(app
             && text[0].ends_with(&format!("bytes; at most {MAX_XLSX_INFLATED_BYTES} (64 MiB) are read: split it")),
         "{text:#?}"
     );
+}
+
+async fn malformed_cell_references_are_refused_not_a_crash(app: TestApp) {
+    // Found by fuzzing (fuzz/fuzz_targets/import_xlsx.rs): the workbook reader computed a
+    // column from a reference of many letters with overflowing arithmetic (a panic in a debug
+    // build, a wrong column in a release one). Any attribute spacing, any position.
+    let before = reports(&app).await;
+    for (reference, shown) in [
+        ("ABCDEFGHIJKLMNOPQRSTUVWXYZ1", "ABCDEFGHIJ…"),
+        ("A99999999999", "A999999999…"),
+        ("AAAA1", "AAAA1"),
+        ("A1B", "A1B"),
+        ("", ""),
+    ] {
+        for spacing in [" ", "\n\t"] {
+            let sheet = format!(
+                r#"<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>key</t></is></c><c{spacing}r="{reference}" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>"#
+            );
+            let book = workbook(&[("xl/worksheets/sheet1.xml", sheet.as_bytes())]);
+            let file = TempFile::new("malformed", "xlsx", &book);
+            let problems = import(&app.services, &file.0).await.unwrap().expect_err("refused");
+            let text = rendered(&problems);
+            assert_eq!(
+                text,
+                [format!(
+                    "not a readable workbook: the cell reference \"{shown}\" is malformed (at most three letters and \
+                     seven digits, like XFD1048576)"
+                )],
+                "{reference:?}"
+            );
+        }
+    }
+    assert_eq!(reports(&app).await, before);
 }
