@@ -318,7 +318,10 @@ fn statement(
         Part::Uncontested => wheres.push("NOT t.contested".to_owned()),
         Part::Contested => wheres.push("t.contested".to_owned()),
     }
-    if spec.has_part_of && !(spec.subsets_by_key && grouping.key) {
+    // Subsets that are breakdowns by the key stand in their key's group, and a filter on the
+    // key is that group (docs/aggregation.md: a filter is a group): neither leaves them out.
+    let filtered_by_key = matches!((&spec.only, spec.key_column), (Some((column, _)), Some(key)) if key.strip_prefix("t.") == Some(*column));
+    if spec.has_part_of && !(spec.subsets_by_key && (grouping.key || filtered_by_key)) {
         wheres.push("t.part_of IS NULL".to_owned());
     }
     let alliance_col = if spec.has_alliance { "t.alliance_id" } else { "CAST(NULL AS BIGINT)" };

@@ -32,5 +32,6 @@ mod response_cache;
 mod scale;
 mod schema;
 mod store_faults;
+mod summary_invariants;
 mod telemetry;
 mod tokens;
