@@ -297,6 +297,30 @@ impl ReportSubmission {
             p.amount(Some(f.value), &format!("{at}.value"));
             p.part_of(f.part_of.as_deref(), &f.base.id, f.value.value.round() as i64, &values, &format!("{at}.partOf"));
         }
+        // "Of which" links are resolved whatever the order figures come in (a subset may be
+        // listed before its total), so they must lead to a total, never round in a circle.
+        let links: [(&str, Vec<Link>); 3] = [
+            (
+                "caseStatistics",
+                figures.case_statistics.iter().map(|f| (f.base.id.as_str(), f.part_of.as_deref())).collect(),
+            ),
+            (
+                "organizationCounts",
+                figures.organization_counts.iter().map(|f| (f.base.id.as_str(), f.part_of.as_deref())).collect(),
+            ),
+            ("metrics", figures.metrics.iter().map(|f| (f.base.id.as_str(), f.part_of.as_deref())).collect()),
+        ];
+        for (kind, items) in &links {
+            for i in in_cycles(items) {
+                p.add(
+                    format!("{fpath}.{kind}[{i}].partOf"),
+                    format!(
+                        "{:?} is, through its partOf links, a subset of itself: an \"of which\" must lead to a total",
+                        items[i].0
+                    ),
+                );
+            }
+        }
         p.list
     }
 }
@@ -367,6 +391,40 @@ impl Problems {
             Some(_) => {}
         }
     }
+}
+
+/// A figure's id and the id of the total it is part of, if any.
+type Link<'a> = (&'a str, Option<&'a str>);
+
+/// The positions of the items (id, the id of the total it is part of) whose `partOf` links
+/// lead back to themselves.
+fn in_cycles(items: &[Link]) -> Vec<usize> {
+    let position: HashMap<&str, usize> = items.iter().enumerate().map(|(i, (id, _))| (*id, i)).collect();
+    // 0: not seen; 1: on the path being walked; 2: done. Each item is walked once.
+    let mut state = vec![0u8; items.len()];
+    let mut cyclic = vec![false; items.len()];
+    for first in 0..items.len() {
+        let mut path = Vec::new();
+        let mut at = Some(first);
+        while let Some(i) = at {
+            match state[i] {
+                0 => {
+                    state[i] = 1;
+                    path.push(i);
+                    at = items[i].1.and_then(|total| position.get(total).copied());
+                }
+                1 => {
+                    // Back on the path: from `i` on, the path is a cycle.
+                    let from = path.iter().position(|&j| j == i).unwrap_or(path.len());
+                    path[from..].iter().for_each(|&j| cyclic[j] = true);
+                    at = None;
+                }
+                _ => at = None,
+            }
+        }
+        path.iter().for_each(|&j| state[j] = 2);
+    }
+    (0..items.len()).filter(|&i| cyclic[i]).collect()
 }
 
 /// A stable fingerprint of a submission's content, to tell a re-submission from a revision.

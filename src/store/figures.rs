@@ -214,6 +214,31 @@ fn base(sql: &mut Sql, report: i64, b: &FigureBase, refs: &Refs) -> Vec<String> 
 const BASE: &str =
     "report_id, excerpt, period_start, period_end, period_note, region_code, alliance_id, organization_id, note";
 
+/// Figures in an order where every "of which" subset comes after the total it names, so that
+/// its link can be written (docs/aggregation.md: a subset is one whatever the order it arrives
+/// in; a subset listed first was stored as no subset at all). Otherwise in the report's order.
+/// Validation refuses links that go round in a circle; were one here, one of its links would
+/// be left unwritten rather than a figure lost.
+fn totals_first<'a, T>(items: &'a [T], link: impl Fn(&'a T) -> (&'a str, Option<&'a str>)) -> Vec<&'a T> {
+    let position: HashMap<&str, usize> = items.iter().enumerate().map(|(i, f)| (link(f).0, i)).collect();
+    let mut placed = vec![false; items.len()];
+    let mut order = Vec::with_capacity(items.len());
+    for first in 0..items.len() {
+        // The chain of totals above `first` not yet placed, then placed from the top down:
+        // linear in all, each figure placed once.
+        let mut chain = Vec::new();
+        let mut at = Some(first);
+        // `placed` is set as soon as a figure joins a chain, so that a cycle ends it.
+        while let Some(i) = at.filter(|&i| !placed[i]) {
+            placed[i] = true;
+            chain.push(i);
+            at = link(&items[i]).1.and_then(|total| position.get(total).copied());
+        }
+        order.extend(chain.iter().rev().map(|&i| &items[i]));
+    }
+    order
+}
+
 /// Writes every figure of a report revision. `alliances` maps slugs to ids.
 pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, refs: &Refs) -> StoreResult<()> {
     for f in &figures.job_fairs {
@@ -243,7 +268,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         }
     }
     let mut case_ids: HashMap<&str, i64> = HashMap::new();
-    for f in &figures.case_statistics {
+    for f in totals_first(&figures.case_statistics, |f| (&f.base.id, f.part_of.as_deref())) {
         let mut sql = Sql::new("");
         let mut v = base(&mut sql, report, &f.base, refs);
         v.remove(6); // case statistics have no alliance column
@@ -265,7 +290,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         case_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
     }
     let mut count_ids: HashMap<&str, i64> = HashMap::new();
-    for f in &figures.organization_counts {
+    for f in totals_first(&figures.organization_counts, |f| (&f.base.id, f.part_of.as_deref())) {
         let mut sql = Sql::new("");
         let mut v = base(&mut sql, report, &f.base, refs);
         v.push(sql.arg(f.organization_kind.as_str()));
@@ -294,7 +319,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         tx.execute(&sql).await?;
     }
     let mut metric_ids: HashMap<&str, i64> = HashMap::new();
-    for f in &figures.metrics {
+    for f in totals_first(&figures.metrics, |f| (&f.base.id, f.part_of.as_deref())) {
         let mut sql = Sql::new("");
         let mut v = base(&mut sql, report, &f.base, refs);
         v.push(sql.arg(f.metric.as_str()));

@@ -15,6 +15,7 @@ on_both_backends!(
     one_period_one_figure,
     alliance_scope_and_its_own_figures,
     demo_dashboards_answer_from_the_reports,
+    of_which_is_a_subset_whatever_the_order,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -330,4 +331,66 @@ async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
     // The catalog.
     let metrics = app.data("{ metrics { code unit nature } }", json!({})).await;
     assert!(metrics["metrics"].as_array().unwrap().len() > 50);
+}
+
+/// "Of which" links hold whatever order a report lists its figures in (docs/aggregation.md,
+/// subsets): a subset listed before its total was stored as no subset at all and added to it
+/// (通州's 巧娘工作室 44 where the report says 36). Links round in a circle are refused.
+async fn of_which_is_a_subset_whatever_the_order(app: TestApp) {
+    let count = |id: &str, label: &str, value: i64, part_of: Option<&str>| {
+        json!({ "id": id, "scope": { "region": "110112-liyuan" }, "period": { "end": "2031-06-30" },
+                "excerpt": format!("fixture {id}"), "organizationKind": "SERVICE_POST", "label": label,
+                "count": n(value), "partOf": part_of })
+    };
+    // Subsets first, one of them a subset of a subset; the total last.
+    let figures = [
+        count("demo", "示范", 8, Some("town")),
+        count("star", "星级", 3, Some("demo")),
+        count("town", "服务站", 36, None),
+    ];
+    let input = json!({ "key": "fixture-of-which-order", "title": "Of which, in any order", "region": "110112-liyuan",
+                        "figures": { "organizationCounts": figures } });
+    let body = submit(&app, &admin(), input).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+    let data = app
+        .data(
+            r#"query($id: ID!) { report(id: $id) { organizationCounts { label count { value } isSubset } }
+               organizationCoverage(scope: { region: "110112-liyuan" }, kind: SERVICE_POST) { count } }"#,
+            json!({ "id": body["data"]["submitReport"]["report"]["id"] }),
+        )
+        .await;
+    let mut stored: Vec<(String, bool)> = data["report"]["organizationCounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["label"].as_str().unwrap().to_owned(), c["isSubset"].as_bool().unwrap()))
+        .collect();
+    stored.sort();
+    let mut expected = [("示范".to_owned(), true), ("星级".to_owned(), true), ("服务站".to_owned(), false)];
+    expected.sort();
+    assert_eq!(stored, expected);
+    assert_eq!(data["organizationCoverage"][0]["count"], 36, "{data}");
+    // The demo report that showed it: "截至年底,全区巧娘工作室36个", of which 8 awarded plaques,
+    // listed before the total.
+    let demo = app
+        .data(r#"{ organizationCoverage(scope: { region: "110112" }, kind: STUDIO) { count qualifier } }"#, json!({}))
+        .await;
+    assert_eq!(demo["organizationCoverage"], json!([{ "count": 36, "qualifier": "EXACT" }]));
+
+    // A circle of links: refused, each figure on it named, nothing written.
+    let before = report_count(&app).await;
+    let circle = json!({ "key": "fixture-of-which-circle", "title": "Circle", "region": "110112-liyuan",
+        "figures": { "organizationCounts": [
+            count("a", "甲", 5, Some("b")), count("b", "乙", 5, Some("c")), count("c", "丙", 5, Some("a")), count("d", "丁", 5, Some("a")),
+        ] } });
+    let body = submit(&app, &admin(), circle).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    let paths: Vec<&str> = only_error(&body)["extensions"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, [0, 1, 2].map(|i| format!("input.figures.organizationCounts[{i}].partOf")), "{body}");
+    assert_eq!(report_count(&app).await, before, "nothing was written");
 }
