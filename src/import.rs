@@ -260,7 +260,7 @@ fn whole_file(message: String) -> Vec<FileProblem> {
 /// The first value of an attribute `r="…"` after whitespace (a cell's or a row's reference) in a sheet's XML
 /// that is not a reference Excel can write: letters (at most three), then digits (one to
 /// seven). Reads the part as a stream, holding one reference at a time.
-fn malformed_cell_reference(part: impl std::io::Read) -> anyhow::Result<Option<String>> {
+fn malformed_cell_reference(part: impl std::io::Read) -> Option<String> {
     use std::io::BufRead as _;
     const OPENING: &[u8] = b" r=\"";
     let mut reader = std::io::BufReader::new(part);
@@ -275,21 +275,21 @@ fn malformed_cell_reference(part: impl std::io::Read) -> anyhow::Result<Option<S
         let buffer = match reader.fill_buf() {
             Ok(buffer) => buffer,
             // Not inflatable: calamine reports it, located, when it reads the sheet.
-            Err(_) => return Ok(None),
+            Err(_) => return None,
         };
         if buffer.is_empty() {
-            return Ok(None);
+            return None;
         }
         for &byte in buffer {
             match &mut reference {
                 Some(r) if byte == b'"' => {
                     if !well_formed(r) {
-                        return Ok(Some(String::from_utf8_lossy(r).into_owned()));
+                        return Some(String::from_utf8_lossy(r).into_owned());
                     }
                     reference = None;
                 }
                 // Longer than any reference: malformed whatever follows.
-                Some(r) if r.len() >= 10 => return Ok(Some(format!("{}…", String::from_utf8_lossy(r)))),
+                Some(r) if r.len() >= 10 => return Some(format!("{}…", String::from_utf8_lossy(r))),
                 Some(r) => r.push(byte),
                 None if (matched == 0 && byte.is_ascii_whitespace()) || (matched > 0 && byte == OPENING[matched]) => {
                     matched += 1;
@@ -375,7 +375,7 @@ fn read_xlsx(path: &Path) -> anyhow::Result<Result<Parsed, Vec<FileProblem>>> {
     for i in 0..zip.len() {
         let Ok(part) = zip.by_index(i) else { continue };
         if part.name().is_ok_and(|name| name.starts_with("xl/worksheets/"))
-            && let Some(reference) = malformed_cell_reference(part)?
+            && let Some(reference) = malformed_cell_reference(part)
         {
             return Ok(Err(whole_file(format!(
                 "not a readable workbook: the cell reference \"{reference}\" is malformed (at most three letters \

@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
 
-use crate::common::SECRET;
+use crate::common::{SECRET, connect_from as connect, raw_exchange as exchange};
 
 static SERVERS: AtomicU32 = AtomicU32::new(0);
 
@@ -109,40 +108,6 @@ impl Drop for Server {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// Connects from `from` (a loopback address, so tests can be different clients).
-async fn connect(address: SocketAddr, from: Option<&str>) -> std::io::Result<TcpStream> {
-    let socket = TcpSocket::new_v4()?;
-    socket.bind(format!("{}:0", from.unwrap_or("127.0.0.1")).parse().unwrap())?;
-    socket.connect(address).await
-}
-
-/// Sends one raw HTTP/1.1 request and reads the whole answer: status and body.
-async fn exchange(address: SocketAddr, from: Option<&str>, request: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = connect(address, from).await?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
-    Ok((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn query(text: &str) -> String {

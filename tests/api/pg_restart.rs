@@ -21,12 +21,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::{SECRET, TempDir, raw_exchange, token};
 use fulian_graph::domain::access::Role;
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use crate::common::{SECRET, TempDir, token};
 
 /// The binary's request timeout, in seconds.
 const REQUEST_TIMEOUT: u64 = 3;
@@ -263,41 +260,12 @@ const PATIENCE: Duration = Duration::from_secs(20);
 
 async fn exchange(address: SocketAddr, request: String) -> Answer {
     let started = Instant::now();
-    let attempt = async {
-        let mut stream = TcpStream::connect(address).await?;
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        std::io::Result::Ok(String::from_utf8_lossy(&raw).into_owned())
-    };
-    let (status, body) = match tokio::time::timeout(PATIENCE, attempt).await {
-        Ok(Ok(raw)) => {
-            let status = raw.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-            let body = if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-                dechunk(body)
-            } else {
-                body.to_owned()
-            };
-            (status, serde_json::from_str(&body).unwrap_or(Value::String(body)))
-        }
+    let (status, body) = match tokio::time::timeout(PATIENCE, raw_exchange(address, None, &request)).await {
+        Ok(Ok((status, body))) => (status, serde_json::from_str(&body).unwrap_or(Value::String(body))),
         Ok(Err(error)) => (0, Value::String(format!("connection failed: {error}"))),
         Err(_) => (0, Value::String(format!("no answer within {PATIENCE:?}"))),
     };
     Answer { status, body, took: started.elapsed() }
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 async fn get(address: SocketAddr, path: &str) -> Answer {

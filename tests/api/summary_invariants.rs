@@ -240,9 +240,11 @@ fn same_rows(filtered: &Value, grouped_rows: &[Value]) -> bool {
 /// its category in the summary grouped by category too (with the category field left out).
 fn filters_are_groups(answers: &BTreeMap<String, Value>) -> Result<(), String> {
     for (name, filtered) in answers {
-        let Some((prefix, category)) = name.rsplit_once('f') else { continue };
+        // Names end in the alias: `g<grouping>f<category>` for a filtered summary.
+        let Some((at, alias)) = name.rsplit_once(' ') else { continue };
+        let Some((grouping, category)) = alias.split_once('f') else { continue };
         let Ok(c) = category.parse::<usize>() else { continue };
-        let grouped = &answers[&format!("{prefix}c")];
+        let grouped = &answers[&format!("{at} {grouping}c")];
         let rows: Vec<Value> = grouped
             .as_array()
             .expect("rows")
@@ -311,12 +313,12 @@ async fn check_case(app: &TestApp, figures: &[Fig], reports: &[usize], order: &[
     for r in 0..3 {
         let part: Vec<(usize, &Fig)> = inside.iter().copied().filter(|(n, _)| reports[*n] == r).collect();
         if !part.is_empty() {
-            submit(app, &format!("inv-{}-{r}", split.0), &part, split).await;
+            assert_eq!(submit(app, &format!("inv-{}-{r}", split.0), &part, split).await, "CREATED");
         }
     }
     let before = answers(app, split, &["110112"], &ALL).await;
     if !outside.is_empty() {
-        submit(app, &format!("inv-{}-outside", split.0), &outside, split).await;
+        assert_eq!(submit(app, &format!("inv-{}-outside", split.0), &outside, split).await, "CREATED");
     }
     let after = answers(app, split, &SCOPES, &ALL).await;
     for (name, answer) in &before {

@@ -397,3 +397,46 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// Connects to `address` from `from` (a loopback address, so that tests can be different
+/// clients; 127.0.0.1 when `None`).
+pub async fn connect_from(address: std::net::SocketAddr, from: Option<&str>) -> std::io::Result<tokio::net::TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(format!("{}:0", from.unwrap_or("127.0.0.1")).parse().expect("a loopback address"))?;
+    socket.connect(address).await
+}
+
+/// Sends one raw HTTP/1.1 request over TCP from `from` (a loopback address, so that tests can be
+/// different clients; 127.0.0.1 when `None`) and reads the whole answer: status (0 when none
+/// could be read) and body, de-chunked.
+pub async fn raw_exchange(
+    address: std::net::SocketAddr,
+    from: Option<&str>,
+    request: &str,
+) -> std::io::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = connect_from(address, from).await?;
+    stream.write_all(request.as_bytes()).await?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await?;
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let status = text.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(body) } else { body.to_owned() };
+    Ok((status, body))
+}
+
+/// The content of a chunked HTTP/1.1 body.
+fn dechunk(mut body: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = body.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if size == 0 || rest.len() < size {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        body = rest[size..].trim_start_matches("\r\n");
+    }
+    out
+}
