@@ -298,6 +298,18 @@ async fn answer(
         Err(response) => return *response,
     };
     if let Err(refused) = state.persisted.resolve(&mut request) {
+        // A mutation the allow-list refuses is an attempt like any other: audited (the text
+        // is parsed only for that, within the same limits as any document).
+        if !request.query.trim().is_empty() {
+            let name = request.operation_name.clone();
+            let (mut request, checked) = parse_off_runtime(request, state.settings.document_limits()).await;
+            if !matches!(checked, Checked::Unparsed(_))
+                && let Ok(document) = request.parsed_query()
+            {
+                let refusal = document::Refusal { code: refused.code, message: refused.message.clone() };
+                audit_refused_mutation(&state, &caller, document, name.as_deref(), &refusal).await;
+            }
+        }
         let status = if refused.malformed { StatusCode::BAD_REQUEST } else { StatusCode::OK };
         return request_error(media, status, refused.code, &refused.message);
     }

@@ -1,16 +1,21 @@
 //! Persisted queries: automatic (hash learnt from a request carrying the text) and the
-//! allow-list mode that runs only the manifest's operations.
+//! allow-list mode that runs only the manifest's operations (and audits the mutations it refuses).
 
 use axum::http::StatusCode;
 use fulian_graph::http::persisted::{PersistedMode, sha256_hex};
 use serde_json::{Value, json};
 
-use crate::common::{Db, TestApp, test_settings};
+use fulian_graph::domain::access::Role;
+
+use crate::common::{Db, TestApp, admin, test_settings, token};
 use crate::on_both_dbs;
 
 on_both_dbs!(automatic_persisted_queries, allowlist_runs_only_registered_operations);
 
 const QUERY: &str = r#"query Alliance { alliance(slug: "tongwulang") { name } }"#;
+
+const AUDIT: &str = r#"query Audit { auditLog(filter: { actor: "pq-editor" }, first: 10) {
+    edges { node { operation outcome errorCode } } } }"#;
 
 fn by_hash(hash: &str) -> Value {
     json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } } })
@@ -58,7 +63,8 @@ async fn allowlist_runs_only_registered_operations(db: Db) {
     std::fs::create_dir_all(&dir).unwrap();
     let manifest = dir.join("operations.json");
     let registered = json!({ "format": "apollo-persisted-query-manifest", "version": 1, "operations": [
-        { "id": sha256_hex(QUERY), "name": "Alliance", "type": "query", "body": QUERY } ] });
+        { "id": sha256_hex(QUERY), "name": "Alliance", "type": "query", "body": QUERY },
+        { "id": sha256_hex(AUDIT), "name": "Audit", "type": "query", "body": AUDIT } ] });
     std::fs::write(&manifest, registered.to_string()).unwrap();
     let mut settings = test_settings();
     settings.persisted_queries = PersistedMode::Allowlist;
@@ -74,6 +80,21 @@ async fn allowlist_runs_only_registered_operations(db: Db) {
     let (status, _, body) = app.post(None, &[], &by_hash(&sha256_hex("{ x }"))).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&body), "PERSISTED_QUERY_NOT_ALLOWED");
+
+    // A mutation the allow-list refuses is an attempt like any other: audited, once per root field.
+    let editor = token("pq-editor", Role::Editor, Some("110112"));
+    let mutation = json!({ "query": "mutation Remove { removeResource(id: \"x\") }" });
+    let (status, _, body) = app.post(Some(&editor), &[], &mutation).await;
+    assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "PERSISTED_QUERY_NOT_ALLOWED"), "{body}");
+    let audit = app.data_as(Some(&admin()), AUDIT, json!({})).await;
+    let entries = audit["auditLog"]["edges"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    let entry = &entries[0]["node"];
+    assert_eq!(
+        (&entry["operation"], &entry["outcome"], &entry["errorCode"]),
+        (&json!("removeResource"), &json!("FAILED"), &json!("PERSISTED_QUERY_NOT_ALLOWED")),
+        "{entry}"
+    );
 
     // A manifest whose id is not its body's hash is refused at start.
     std::fs::write(&manifest, json!({ "0000": QUERY }).to_string()).unwrap();
