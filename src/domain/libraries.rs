@@ -161,13 +161,14 @@ pub struct Standing {
     pub alliances: HashSet<i64>,
 }
 
-/// Decides access to each library, given the caller's standing, each region-owner's alliances
-/// and the libraries' grants.
+/// Decides access to each library, given the caller's standing, each region-owner's alliances,
+/// the regions whose editors write the library (`stewards`) and the libraries' grants.
 pub fn access(
     caller: &Caller,
     standing: &Standing,
     library: &Library,
     owner_alliances: &HashSet<i64>,
+    stewards: &HashSet<String>,
     grants: &[Grant],
     now: DateTime<Utc>,
 ) -> Access {
@@ -193,15 +194,20 @@ pub fn access(
         })
         .map(|g| g.permission)
         .max();
+    // Writes are confined to the editor's subtree: the owner region (or an alliance member)
+    // must lie at or below the editor's region. `owner` looks the other way (the caller at or
+    // below the owner): enough to read, never to write.
+    let steward = editor && caller.principal().and_then(|p| p.region.as_ref()).is_some_and(|r| stewards.contains(r));
     let read = library.visibility == Visibility::Public
         || owner
+        || steward
         || (library.visibility == Visibility::Partners && partner)
         || granted.is_some();
     Access {
         read,
-        contacts: owner && editor || granted.is_some(),
-        contribute: editor && (owner || granted == Some(Permission::Contribute)),
-        manage: owner && editor,
+        contacts: steward || granted.is_some(),
+        contribute: steward || editor && granted == Some(Permission::Contribute),
+        manage: steward,
     }
 }
 

@@ -34,6 +34,9 @@ pub struct LibraryBase {
     libraries: Vec<Library>,
     grants: Vec<Grant>,
     owner_alliances: HashMap<i64, HashSet<i64>>,
+    /// Per library, the regions whose editors write it: its owner region and the regions
+    /// above it, or its alliance's members and the regions above them.
+    stewards: HashMap<i64, HashSet<String>>,
 }
 
 /// The libraries, what the caller may do with each, all grants, and where the caller stands.
@@ -131,9 +134,44 @@ impl Services {
                 (l.id, set)
             })
             .collect();
-        let base = Arc::new(LibraryBase { libraries, grants, owner_alliances });
+        // Writers come from above: the owner's region (or an alliance member) or a region above it.
+        let alliance_ids: Vec<i64> = libraries
+            .iter()
+            .filter_map(|l| match l.owner {
+                Owner::Alliance(id) => Some(id),
+                Owner::Region(_) => None,
+            })
+            .collect();
+        let members = store::alliances::members_of(self.store(), &alliance_ids).await?;
+        let member_codes: Vec<String> = members.iter().map(|(_, r)| r.code.clone()).collect();
+        let member_lineage = self.lineages(&member_codes).await?;
+        let stewards = libraries
+            .iter()
+            .map(|l| {
+                let set: HashSet<String> = match &l.owner {
+                    Owner::Region(code) => lineage.get(code).into_iter().flatten().cloned().collect(),
+                    Owner::Alliance(id) => members
+                        .iter()
+                        .filter(|(a, _)| a == id)
+                        .flat_map(|(_, r)| member_lineage.get(&r.code).into_iter().flatten().cloned())
+                        .collect(),
+                };
+                (l.id, set)
+            })
+            .collect();
+        let base = Arc::new(LibraryBase { libraries, grants, owner_alliances, stewards });
         *self.library_base.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some((version, base.clone()));
         Ok(base)
+    }
+
+    /// Each region with the regions above it (itself included): whose editors write its data.
+    async fn lineages(&self, codes: &[String]) -> AppResult<HashMap<String, HashSet<String>>> {
+        let mut lineage: HashMap<String, HashSet<String>> =
+            codes.iter().map(|c| (c.clone(), HashSet::from([c.clone()]))).collect();
+        for (code, ancestor) in store::regions::ancestors_of(self.store(), codes).await? {
+            lineage.entry(code).or_default().insert(ancestor.code);
+        }
+        Ok(lineage)
     }
 
     /// Every library with the caller's access to it, all grants, and the caller's standing.
@@ -141,13 +179,14 @@ impl Services {
         let base = self.library_base().await?;
         let standing = self.standing(caller).await?;
         let now = Utc::now();
-        let none = HashSet::new();
+        let (none, no_region) = (HashSet::new(), HashSet::new());
         let map = base
             .libraries
             .iter()
             .map(|l| {
                 let owner_alliances = base.owner_alliances.get(&l.id).unwrap_or(&none);
-                (l.id, access(caller, &standing, l, owner_alliances, &base.grants, now))
+                let stewards = base.stewards.get(&l.id).unwrap_or(&no_region);
+                (l.id, access(caller, &standing, l, owner_alliances, stewards, &base.grants, now))
             })
             .collect();
         Ok(LibraryView { libraries: base.libraries.clone(), access: map, grants: base.grants.clone(), standing })
@@ -228,19 +267,35 @@ impl Services {
         let total = if with_total { store::libraries::count_resources(self.store(), &query).await? } else { 0 };
         let found = store::libraries::resources(self.store(), &query, page).await?;
         let editor = caller.role() >= Some(super::access::Role::Editor);
+        // Directory entries' contacts are for the editors of their region's subtree: by lineage.
+        let caller_region = caller.principal().and_then(|p| p.region.clone());
+        let directory_regions: Vec<String> = found
+            .items
+            .iter()
+            .filter(|(_, r)| r.library_id.is_none())
+            .filter_map(|(_, r)| r.region_code.clone())
+            .collect();
+        let directory_lineage = if editor && caller_region.is_some() && !directory_regions.is_empty() {
+            self.lineages(&directory_regions).await?
+        } else {
+            HashMap::new()
+        };
         let items = found
             .items
             .into_iter()
             .map(|(key, mut resource)| {
-                let contacts = match resource.library_id {
-                    Some(id) => view.access.get(&id).is_some_and(|a| a.contacts),
-                    // Directory entries: the resource's own region's editors (and ADMIN).
-                    None => {
-                        caller.role() == Some(super::access::Role::Admin)
-                            || editor
-                                && resource.region_code.as_ref().is_some_and(|r| view.standing.regions.contains(r))
-                    }
-                };
+                let contacts =
+                    match resource.library_id {
+                        Some(id) => view.access.get(&id).is_some_and(|a| a.contacts),
+                        // Directory entries: the resource's own region's editors (and ADMIN).
+                        None => {
+                            caller.role() == Some(super::access::Role::Admin)
+                                || editor
+                                    && resource.region_code.as_ref().and_then(|r| directory_lineage.get(r)).is_some_and(
+                                        |writers| caller_region.as_ref().is_some_and(|c| writers.contains(c)),
+                                    )
+                        }
+                    };
                 let masked = !contacts && resource.contact != Default::default();
                 if !contacts {
                     resource.contact = Default::default();
@@ -390,7 +445,15 @@ impl Services {
             if let Some(root) = root {
                 let allowed = match &input.owner {
                     Owner::Region(code) => store::regions::is_within(self.store(), root, code).await?,
-                    Owner::Alliance(id) => self.standing(caller).await?.alliances.contains(id),
+                    // A member's editors, or editors of a region above a member.
+                    Owner::Alliance(id) => {
+                        let members: Vec<String> = store::alliances::members_of(self.store(), &[*id])
+                            .await?
+                            .into_iter()
+                            .map(|(_, r)| r.code)
+                            .collect();
+                        self.lineages(&members).await?.values().any(|writers| writers.contains(root))
+                    }
                 };
                 if !allowed {
                     return Err(AppError::Forbidden(format!("createLibrary: region {root} may not own this library")));

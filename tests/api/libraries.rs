@@ -120,6 +120,35 @@ async fn visibility_follows_ownership_partnership_and_grants(app: TestApp) {
         access_of(&app, &owner_viewer, "fixture-private").await,
         json!({ "read": true, "contacts": false, "contribute": false, "manage": false })
     );
+    // Writes are confined to the editor's subtree: an editor below the owner reads like a
+    // viewer there and may neither manage, contribute, see contacts nor grant; an editor above
+    // the owner manages it. The same for an alliance's library: editors of a member or above.
+    let editor_below = token("li-liyuan", Role::Editor, Some("110112-liyuan"));
+    assert_eq!(
+        access_of(&app, &editor_below, "fixture-private").await,
+        json!({ "read": true, "contacts": false, "contribute": false, "manage": false })
+    );
+    let body = app
+        .graphql_as(
+            Some(&editor_below),
+            GRANT,
+            json!({ "library": private, "region": "110111", "permission": "CONTRIBUTE" }),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    let editor_above = token("bj", Role::Editor, Some("110000"));
+    assert_eq!(
+        access_of(&app, &editor_above, "fixture-private").await,
+        json!({ "read": true, "contacts": true, "contribute": true, "manage": true })
+    );
+    let alliance_library = "tongwulang-she-economy-resource-pool";
+    assert_eq!(access_of(&app, &owner, alliance_library).await["manage"], true, "a member's editor");
+    assert_eq!(access_of(&app, &editor_above, alliance_library).await["manage"], true, "above a member");
+    assert_eq!(
+        access_of(&app, &editor_below, alliance_library).await,
+        json!({ "read": true, "contacts": false, "contribute": false, "manage": false }),
+        "below a member"
+    );
     // A stranger: not listed, not found by ID, and not through a filter or node either.
     assert!(!keys(&app, Some(&stranger), false).await.contains(&"fixture-private".to_owned()));
     let body = app
@@ -174,6 +203,29 @@ async fn contact_details_are_masked_for_everyone_else(app: TestApp) {
     let node = &editor["resources"]["edges"][0]["node"];
     assert_eq!(node["contact"]["phone"], "010-00000000");
     assert_eq!(node["contactMasked"], false);
+    // Editors of the regions above see them too; an editor below the owner does not.
+    let above = app.data_as(Some(&token("bj", Role::Editor, Some("110000"))), query, json!({})).await;
+    assert_eq!(above["resources"]["edges"][0]["node"]["contactMasked"], false);
+    let below = app.data_as(Some(&token("ly", Role::Editor, Some("110112-liyuan"))), query, json!({})).await;
+    assert_eq!(below["resources"]["edges"][0]["node"]["contactMasked"], true, "an editor below the owner");
+    // The same for an entry of the directory (no library), by its region.
+    app.store
+        .execute_script(
+            "INSERT INTO resources (key, kind, name, tags, region_code, contact_name, contact_phone, created_by, updated_by) \
+             VALUES ('fixture-directory', 'SERVICE', '目录测试服务站', '', '110112', '王五', '010-11111111', 't', 't')",
+        )
+        .await
+        .unwrap();
+    let directory = r#"{ resources(filter: { search: "目录测试服务站" }) { edges { node { key contactMasked } } } }"#;
+    for (region, masked) in [("110112", false), ("110000", false), ("110112-liyuan", true), ("110111", true)] {
+        let data = app.data_as(Some(&token("e", Role::Editor, Some(region))), directory, json!({})).await;
+        let node = &data["resources"]["edges"][0]["node"];
+        assert_eq!(
+            (&node["library"], &node["contactMasked"]),
+            (&Value::Null, &json!(masked)),
+            "editor of {region}: {data}"
+        );
+    }
 }
 
 async fn grants_expire_and_revoke_at_once(app: TestApp) {
