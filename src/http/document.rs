@@ -47,6 +47,32 @@ impl Refusal {
     }
 }
 
+/// Refuses variables holding more values than a document may (`max_nodes`): what a request
+/// carries besides its document is bounded alike (a subscription holds its variables for as
+/// long as it lives). Counts without recursion, stopping at the limit.
+pub fn check_variables(variables: &async_graphql::Variables, limits: &DocumentLimits) -> Result<(), Refusal> {
+    let mut count = 0usize;
+    let mut pending: Vec<&async_graphql::Value> = variables.values().collect();
+    while let Some(value) = pending.pop() {
+        count += 1;
+        if count > limits.max_nodes {
+            return Err(Refusal::new(
+                "QUERY_TOO_LARGE",
+                format!(
+                    "the variables hold more than {} values; at most {} are allowed",
+                    limits.max_nodes, limits.max_nodes
+                ),
+            ));
+        }
+        match value {
+            async_graphql::Value::List(items) => pending.extend(items),
+            async_graphql::Value::Object(fields) => pending.extend(fields.values()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Refuses query text nested deeper than the limit, before the parser recurses into it.
 /// Strings, block strings and comments are skipped; one pass over the bytes.
 pub fn check_text(query: &str, limits: &DocumentLimits) -> Result<(), Refusal> {

@@ -25,6 +25,10 @@ use super::metrics::held;
 use super::rate_limit::RateLimiter;
 use crate::graphql::AppSchema;
 
+/// What a WebSocket message may hold besides a document of the largest size: its variables
+/// (at most `max_nodes` values), the protocol's envelope.
+const WEBSOCKET_MESSAGE_SLACK: usize = 64 * 1024;
+
 /// `GET /graphql/ws`: upgrades to a WebSocket when the client may open one more.
 pub async fn upgrade(
     State(state): State<AppState>,
@@ -63,7 +67,12 @@ pub async fn upgrade(
         rate_limiter: state.rate_limiter.clone(),
         address,
     };
+    // A message is a document and its variables: bounded like them (not by the library's 64
+    // MiB default, which let one client hold gigabytes through a few subscriptions).
+    let message_limit = state.settings.max_query_bytes + WEBSOCKET_MESSAGE_SLACK;
     upgrade
+        .max_message_size(message_limit)
+        .max_frame_size(message_limit)
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| async move {
             held::WEBSOCKETS.fetch_add(1, Relaxed);

@@ -449,6 +449,54 @@ async fn websocket_connections_and_subscriptions_are_bounded() {
     assert!(metrics.contains("fulian_websocket_connections 2"), "{metrics}");
 }
 
+/// What a client sends over a WebSocket is bounded like an HTTP request: a message holds at
+/// most a document of the largest size and its envelope, variables at most as many values as
+/// a document may have (an outside-in attack held 3 GB through four connections with 15 MB
+/// of unused variables each). The same variables over HTTP are refused alike.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_messages_and_variables_are_bounded() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let server = Server::start(&[]).await;
+    let mut request = format!("ws://{}/graphql/ws", server.address).into_client_request().unwrap();
+    request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.expect("a connection");
+    socket.send(Message::text(json!({ "type": "connection_init", "payload": {} }).to_string())).await.unwrap();
+    let ack = socket.next().await.unwrap().unwrap();
+    assert!(ack.to_text().unwrap().contains("connection_ack"), "{ack:?}");
+    let subscription = "subscription { reportSubmitted { key } }";
+    let many = vec![1; 6_000];
+    let subscribe =
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": subscription, "variables": { "x": many } } });
+    socket.send(Message::text(subscribe.to_string())).await.unwrap();
+    let answer =
+        tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("an answer").unwrap().unwrap();
+    let answer: Value = serde_json::from_str(answer.to_text().unwrap()).unwrap();
+    assert_eq!(answer["payload"]["errors"][0]["extensions"]["code"], "QUERY_TOO_LARGE", "{answer}");
+    let (status, body) =
+        server.graphql(None, None, &json!({ "query": "{ __typename }", "variables": { "x": many } }).to_string()).await;
+    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (400, &json!("QUERY_TOO_LARGE")), "{body}");
+
+    // A message larger than any document and its variables: the connection is closed, and
+    // nothing of it is held.
+    let before = server.rss();
+    let huge = json!({ "id": "2", "type": "subscribe",
+        "payload": { "query": subscription, "variables": { "x": "a".repeat(2 * 1024 * 1024) } } });
+    let _ = socket.send(Message::text(huge.to_string())).await;
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match socket.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert_eq!(closed, Ok(true), "the connection is closed");
+    assert!(server.rss() < before + 16 * 1024 * 1024, "{} kB before, {} kB after", before / 1024, server.rss() / 1024);
+    assert_eq!(server.get("/healthz").await.unwrap().0, 200);
+}
+
 /// SIGTERM while a request waits on a database lock: the process is gone within its grace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_within_its_grace_whatever_is_running() {
