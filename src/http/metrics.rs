@@ -11,6 +11,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -114,7 +115,14 @@ fn observe(method: &str, route: &str, status: u16, latency: Duration) {
 /// Middleware: counts every request by method, matched route and status, with its latency.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    // Methods a client invents share one label, as unmatched paths do.
+    let method = match *request.method() {
+        Method::GET | Method::POST | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE | Method::PATCH => {
+            request.method().as_str()
+        }
+        _ => "other",
+    }
+    .to_owned();
     // Unmatched paths share one label, so scanners cannot grow the series without bound.
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
     let response = next.run(request).await;

@@ -497,6 +497,27 @@ async fn websocket_messages_and_variables_are_bounded() {
     assert_eq!(server.get("/healthz").await.unwrap().0, 200);
 }
 
+/// Clients cannot grow the metrics: invented HTTP methods share one label (an attack created
+/// a series for each of 2,000 random 8 KB methods, 16 MB of `/metrics`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_cannot_grow_the_metric_series() {
+    let server = Server::start(&[]).await;
+    for i in 0..50 {
+        let method = format!("INVENTED{i}{}", "X".repeat(1_000));
+        let (status, _) = exchange(
+            server.address,
+            None,
+            &format!("{method} /graphql HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"),
+        )
+        .await
+        .unwrap();
+        assert!((400..500).contains(&status), "{status}");
+    }
+    let metrics = server.get("/metrics").await.unwrap().1;
+    assert!(!metrics.contains("INVENTED"), "a series per invented method");
+    assert!(metrics.contains("method=\"other\""), "{metrics}");
+}
+
 /// SIGTERM while a request waits on a database lock: the process is gone within its grace.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_within_its_grace_whatever_is_running() {
