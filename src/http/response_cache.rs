@@ -59,6 +59,19 @@ pub struct Entry {
     pub operation: Arc<str>,
 }
 
+/// What an entry costs besides its body and operation name: its key, the entry itself and the
+/// map's slot, roughly.
+const ENTRY_OVERHEAD: usize = 128;
+
+impl Entry {
+    /// What the entry costs the cache. Everything it holds counts: an operation name may be
+    /// as long as a query (a client sending 100 KB names with tiny responses grew the cache
+    /// past 300 MB while its byte bound counted bodies only).
+    fn footprint(&self) -> usize {
+        self.body.len() + self.operation.len() + ENTRY_OVERHEAD
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     entries: HashMap<Key, Entry>,
@@ -123,21 +136,21 @@ impl ResponseCache {
         (entry.version == version && entry.valid_until.is_none_or(|t| now < t)).then(|| entry.clone())
     }
 
-    /// Keeps a response. Over the byte bound, entries of older versions go first; if that is
+    /// Keeps a response. Over the byte bound (everything an entry holds counts), entries of older versions go first; if that is
     /// not enough, everything does.
     pub fn put(&self, key: Key, entry: Entry) {
-        let size = entry.body.len();
+        let size = entry.footprint();
         if size > self.max_bytes / 4 {
             return;
         }
         let mut inner = self.lock();
         if let Some(old) = inner.entries.remove(&key) {
-            inner.bytes -= old.body.len();
+            inner.bytes -= old.footprint();
         }
         if inner.bytes + size > self.max_bytes {
             let version = entry.version;
             inner.entries.retain(|_, e| e.version >= version);
-            inner.bytes = inner.entries.values().map(|e| e.body.len()).sum();
+            inner.bytes = inner.entries.values().map(Entry::footprint).sum();
             if inner.bytes + size > self.max_bytes {
                 inner.entries.clear();
                 inner.bytes = 0;
@@ -206,16 +219,29 @@ mod tests {
 
     #[test]
     fn stays_within_its_byte_bound() {
-        let cache = ResponseCache::new(100);
+        let cache = ResponseCache::new(1_000);
         for i in 0..50u8 {
             cache.put([i; 32], entry(i64::from(i), &"x".repeat(20), None));
             let inner = cache.lock();
-            assert!(inner.bytes <= 100);
-            assert_eq!(inner.bytes, inner.entries.values().map(|e| e.body.len()).sum::<usize>());
+            assert!(inner.bytes <= 1_000);
+            assert_eq!(inner.bytes, inner.entries.values().map(Entry::footprint).sum::<usize>());
         }
         // Too large for the bound: not kept at all.
-        cache.put([99; 32], entry(99, &"x".repeat(60), None));
+        cache.put([99; 32], entry(99, &"x".repeat(600), None));
         assert!(!cache.holds(&[99; 32]));
         assert!(!ResponseCache::new(0).enabled());
+    }
+
+    #[test]
+    fn long_operation_names_count_against_the_bound() {
+        let cache = ResponseCache::new(64 * 1024);
+        for i in 0..200u8 {
+            let mut e = entry(1, "{}", None);
+            e.operation = Arc::from(format!("N{i}{}", "x".repeat(10_000)));
+            cache.put([i; 32], e);
+            let inner = cache.lock();
+            let held: usize = inner.entries.values().map(|e| e.body.len() + e.operation.len()).sum();
+            assert!(held <= 64 * 1024, "{held} bytes held by {} entries", inner.entries.len());
+        }
     }
 }
