@@ -81,6 +81,8 @@ impl ReportSubmission {
                 }
             }
         }
+        // A job fair's host regions list it among their own: writing them is writing there.
+        regions.extend(self.figures.job_fairs.iter().flat_map(|f| f.host_regions.iter().cloned()));
         regions.sort();
         regions.dedup();
         alliances.sort();

@@ -17,6 +17,7 @@ on_both_backends!(
     editors_revise_their_own_reports_but_not_into_another_region,
     an_import_cannot_move_a_report,
     other_writes_check_the_existing_rows_owner,
+    writes_that_list_themselves_under_another_region_are_refused,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -273,4 +274,63 @@ async fn other_writes_check_the_existing_rows_owner(app: TestApp) {
         )
         .await;
     assert_eq!(resources["resources"]["edges"], json!([{ "node": { "key": "fangshan-res", "name": "房山场地" } }]));
+}
+
+/// A write that makes a row appear among another region's own is a write there (found by an
+/// outside-in attack): a job fair's host regions list it under each host; an organization's
+/// parent lists it among its children. An EDITOR may name only regions of their subtree.
+async fn writes_that_list_themselves_under_another_region_are_refused(app: TestApp) {
+    let editor = token("tongzhou-editor", Role::Editor, Some("110112"));
+    let fairs = |code: &str| {
+        let app = &app;
+        let code = code.to_owned();
+        async move {
+            let data = app
+                .data(
+                    &format!(r#"{{ region(code: "{code}") {{ jobFairs(first: 100) {{ totalCount }} }} }}"#),
+                    json!({}),
+                )
+                .await;
+            data["region"]["jobFairs"]["totalCount"].as_i64().unwrap()
+        }
+    };
+    let before = fairs("110111").await;
+    let fair = |hosts: Vec<&str>| {
+        json!({
+        "key": "fixture-hosted-fair", "title": "Hosted fair", "region": "110112",
+        "figures": { "jobFairs": [{ "id": "f", "scope": { "region": "110112" }, "excerpt": "fixture",
+            "heldOn": "2031-05-01", "hostRegions": hosts, "positionsOffered": { "value": 10 } }] } })
+    };
+    let body = app.graphql_as(Some(&editor), SUBMIT, json!({ "input": fair(vec!["110112-liyuan", "110111"]) })).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    assert_eq!(fairs("110111").await, before, "nothing listed under 房山");
+    let body = app.graphql_as(Some(&editor), SUBMIT, json!({ "input": fair(vec!["110112-liyuan"]) })).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "hosts within the subtree: {body:#}");
+
+    // An organization attached to 房山's: refused on create and on update; within the subtree, fine.
+    let create = "mutation($i: OrganizationInput!) { createOrganization(input: $i) { id } }";
+    let fangshan = app
+        .data_as(Some(&admin()), create, json!({ "i": { "key": "fangshan-parent", "name": "房山妇联", "kind": "WOMENS_HOME", "regionCode": "110111" } }))
+        .await["createOrganization"]["id"]
+        .clone();
+    let own = app
+        .data_as(Some(&editor), create, json!({ "i": { "key": "tongzhou-parent", "name": "通州妇联", "kind": "WOMENS_HOME", "regionCode": "110112" } }))
+        .await["createOrganization"]["id"]
+        .clone();
+    let child = |parent: &Value| json!({ "i": { "key": "tongzhou-child", "name": "通州之家", "kind": "WOMENS_HOME", "regionCode": "110112", "parent": parent } });
+    let body = app.graphql_as(Some(&editor), create, child(&fangshan)).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    let created = app.data_as(Some(&editor), create, child(&own)).await["createOrganization"]["id"].clone();
+    let update = "mutation($id: ID!, $i: OrganizationInput!) { updateOrganization(id: $id, input: $i) { id } }";
+    let mut moved = child(&fangshan);
+    moved["id"] = created;
+    let body = app.graphql_as(Some(&editor), update, moved).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    let children = app
+        .data(
+            r#"query($id: ID!) { node(id: $id) { ... on Organization { children { key } } } }"#,
+            json!({ "id": fangshan }),
+        )
+        .await;
+    assert_eq!(children["node"]["children"], json!([]), "{children}");
 }
