@@ -401,7 +401,7 @@ async fn answer(
     );
     // Bounded by the request's deadline (see `handle`): its database work stops there too.
     let mut response = tokio::task::unconstrained(window.run(state.schema.execute(request)).instrument(span)).await;
-    classify_errors(&mut response);
+    classify_errors(&mut response, state.settings.introspection);
     null_failed_root_fields(&state.schema_shape, &request_document, name.as_deref(), &mut response);
     if let Some(op) = operation(&request_document, name.as_deref()).map(|op| &op.node) {
         in_selection_order(&mut response.data, &[&op.selection_set.node], &request_document);
@@ -547,7 +547,13 @@ fn in_selection_order(value: &mut async_graphql::Value, sets: &[&SelectionSet], 
 }
 
 /// Gives every error without a code the one that fits it.
-fn classify_errors(response: &mut Response) {
+///
+/// With the schema unpublished (`publish_schema` false: introspection off), the messages of
+/// validation and input coercion are withheld: they name fields, arguments, types and
+/// required inputs the client did not send, which would let it map the schema error by error.
+pub(super) fn classify_errors(response: &mut Response, publish_schema: bool) {
+    const WITHHELD: &str = "the query does not match the schema here; details are withheld because this server \
+                            does not publish its schema";
     for error in &mut response.errors {
         if error.extensions.as_ref().is_some_and(|e| e.get("code").is_some()) {
             continue;
@@ -557,6 +563,9 @@ fn classify_errors(response: &mut Response) {
             || error.message.starts_with("Variable")
         {
             // Input coercion: a value of the wrong type or outside an enum.
+            if !publish_schema {
+                error.message = WITHHELD.to_owned();
+            }
             "BAD_USER_INPUT"
         } else if error.message.contains("nested too deep") {
             "QUERY_TOO_DEEP"
@@ -568,6 +577,9 @@ fn classify_errors(response: &mut Response) {
             error.message = "internal error".to_owned();
             "INTERNAL"
         } else {
+            if !publish_schema {
+                error.message = WITHHELD.to_owned();
+            }
             "GRAPHQL_VALIDATION_FAILED"
         };
         error.extensions.get_or_insert_with(ErrorExtensionValues::default).set("code", code);

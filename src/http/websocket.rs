@@ -159,7 +159,11 @@ impl Bounded {
 impl async_graphql::Executor for Bounded {
     async fn execute(&self, mut request: Request) -> Response {
         match self.admit(&mut request) {
-            Ok(()) => self.schema.execute(request).await,
+            Ok(()) => {
+                let mut response = self.schema.execute(request).await;
+                super::graphql::classify_errors(&mut response, self.introspection);
+                response
+            }
             Err(refused) => refusal(refused.code, refused.message),
         }
     }
@@ -181,9 +185,11 @@ impl async_graphql::Executor for Bounded {
         held::SUBSCRIPTIONS.fetch_add(1, Relaxed);
         let place = Place(self.open.clone());
         let stream = self.schema.execute_stream_with_session_data(request, session_data.unwrap_or_default());
+        let publish_schema = self.introspection;
         stream
-            .map(move |response| {
+            .map(move |mut response| {
                 let _held = &place;
+                super::graphql::classify_errors(&mut response, publish_schema);
                 response
             })
             .boxed()

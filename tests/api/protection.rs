@@ -193,6 +193,29 @@ async fn introspection_can_be_turned_off(db: Db) {
     let body = app.graphql("{ regio(code: \"110112\") { nam } }", json!({})).await;
     let message = only_error(&body)["message"].as_str().unwrap();
     assert!(!message.contains("Did you mean"), "{message}");
+    // Nor the messages of validation and input coercion, which name what the client did not
+    // send (a required argument, the type of a field, a required input field): each error
+    // keeps its code and location, its message names nothing of the schema.
+    for (query, code) in [
+        ("{ region }", "GRAPHQL_VALIDATION_FAILED"),
+        ("{ regions { edges } }", "GRAPHQL_VALIDATION_FAILED"),
+        ("mutation { submitReport(input: {}) { status } }", "BAD_USER_INPUT"),
+    ] {
+        let body = app.graphql(query, json!({})).await;
+        let errors = body["errors"].as_array().unwrap_or_else(|| panic!("{query}: {body}"));
+        for error in errors {
+            assert_eq!(error["extensions"]["code"], code, "{query}: {body}");
+            assert!(error["locations"].is_array(), "{query}: {body}");
+            let message = error["message"].as_str().unwrap();
+            for secret in ["code", "Region", "RegionEdge", "Query", "key", "String", "input"] {
+                assert!(!message.contains(secret), "{query}: {message:?} names {secret:?}");
+            }
+        }
+    }
+    let body =
+        app.graphql("query($c: String!) { region(code: $c) { name } }", json!({ "c": { "not": "a string" } })).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert!(!only_error(&body)["message"].as_str().unwrap().contains("String"), "{body}");
     assert_eq!(app.data(QUERY, json!({})).await["region"]["name"], "通州区");
 }
 
