@@ -206,7 +206,7 @@ pub struct SecurityOptions {
     pub max_subscriptions_per_connection: usize,
     /// Audit rows a minute for requests refused before they ran (mutations without a valid
     /// token); refusals past it are counted and reported in the next row.
-    #[arg(long, env = "FULIAN_AUDIT_REFUSALS_PER_MINUTE", default_value_t = crate::http::refusals::DEFAULT_PER_MINUTE)]
+    #[arg(long, env = "FULIAN_AUDIT_REFUSALS_PER_MINUTE", default_value_t = crate::domain::refusals::DEFAULT_PER_MINUTE)]
     pub audit_refusals_per_minute: u32,
 }
 

@@ -91,6 +91,8 @@ fn mark_recorded() {
 pub struct Audit {
     entry: AuditEntry,
     recorded: bool,
+    /// No principal: its refusals are rationed ([`super::refusals`]).
+    anonymous: bool,
 }
 
 impl Audit {
@@ -111,6 +113,7 @@ impl Audit {
                 detail: None,
             },
             recorded: false,
+            anonymous: principal.is_none(),
         }
     }
 
@@ -145,13 +148,27 @@ impl Audit {
 
     /// Records that the attempt was refused or failed with this error code and message
     /// (nothing was written): `DENIED` for authentication and authorization, else `FAILED`.
+    /// An anonymous attempt is written within the budget for refusals; past it, it is counted
+    /// there (and reported by the next row written) instead.
     pub async fn record_refusal(mut self, store: &Store, code: &str, message: &str) {
+        let message = if self.anonymous {
+            match super::refusals::admit(message) {
+                Some(message) => message,
+                None => {
+                    // Handled: the GraphQL layer must not record it again.
+                    mark_recorded();
+                    return;
+                }
+            }
+        } else {
+            message.to_owned()
+        };
         self.entry.outcome = match code {
             "UNAUTHENTICATED" | "FORBIDDEN" => Outcome::Denied,
             _ => Outcome::Failed,
         };
         self.entry.error_code = Some(code.to_owned());
-        self.entry.detail = Some(message.to_owned());
+        self.entry.detail = Some(message);
         let _ = self.insert(store).await;
     }
 

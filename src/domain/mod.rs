@@ -10,6 +10,7 @@ pub mod libraries;
 mod library_services;
 pub mod model;
 pub mod query;
+pub mod refusals;
 mod report_services;
 mod services;
 pub mod submission;

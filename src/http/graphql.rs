@@ -244,7 +244,10 @@ async fn handle(
     over_get: bool,
 ) -> HttpResponse {
     let timeout = state.settings.request_timeout;
+    let budget = state.refusals.clone();
     let work = crate::store::within(timeout, answer(state, peer, headers, media, request, over_get));
+    // Anonymous attempts' audit rows are rationed, wherever they are recorded.
+    let work = crate::domain::refusals::rationed(budget, work);
     match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
         Err(_) => request_error(
@@ -560,9 +563,11 @@ pub(super) fn classify_errors(response: &mut Response, publish_schema: bool) {
         }
         let code = if error.message.contains("Invalid value for argument")
             || error.message.starts_with("Failed to parse")
+            || error.message.starts_with("Expected input type")
             || error.message.starts_with("Variable")
         {
-            // Input coercion: a value of the wrong type or outside an enum.
+            // Input coercion: a value of the wrong type or outside an enum (also a scalar
+            // given for an input object, which the library reports from the resolver).
             if !publish_schema {
                 error.message = WITHHELD.to_owned();
             }
@@ -655,7 +660,7 @@ async fn parse_off_runtime(mut request: Request, limits: DocumentLimits) -> (Req
 }
 
 /// Records a mutation refused here, before the schema ran, as an attempt of each of its root
-/// fields; anonymous ones within the audit's budget for refusals (see [`super::refusals`]).
+/// fields; anonymous ones within the audit's budget for refusals (`domain::refusals`).
 async fn audit_refused_mutation(
     state: &AppState,
     caller: &crate::domain::access::Caller,
@@ -666,17 +671,9 @@ async fn audit_refused_mutation(
     if operation_type(document, name) != Some(OperationType::Mutation) {
         return;
     }
-    let message = if caller.principal().is_some() {
-        refusal.message.clone()
-    } else {
-        match state.refusals.admit(&refusal.message) {
-            Some(message) => message,
-            None => return,
-        }
-    };
     for field in document::root_fields(document, name) {
         let target = "(not resolved: request refused)";
-        state.services.record_unaudited_attempt(caller, &field, target, Some((refusal.code, &message))).await;
+        state.services.record_unaudited_attempt(caller, &field, target, Some((refusal.code, &refusal.message))).await;
     }
 }
 
@@ -699,7 +696,7 @@ fn too_many_requests(media: MediaType, wait: std::time::Duration) -> HttpRespons
 }
 
 /// 401 with a `WWW-Authenticate` challenge. A refused mutation is audited, within the
-/// audit's budget for refusals (see [`super::refusals`]): no one can grow the log at will.
+/// audit's budget for refusals (`domain::refusals`): no one can grow the log at will.
 async fn unauthenticated(
     state: &AppState,
     media: MediaType,
@@ -710,9 +707,8 @@ async fn unauthenticated(
         && let name = request.operation_name.clone()
         && let Ok(document) = parse_within_limits(&mut request, &state.settings.document_limits())
         && operation_type(document, name.as_deref()) == Some(OperationType::Mutation)
-        && let Some(reason) = state.refusals.admit(message)
     {
-        state.services.record_refused_mutation(&document::root_fields(document, name.as_deref()), &reason).await;
+        state.services.record_refused_mutation(&document::root_fields(document, name.as_deref()), message).await;
     }
     let mut response = request_error(media, StatusCode::UNAUTHORIZED, "UNAUTHENTICATED", message);
     let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{}\"", message.replace('"', "'"));

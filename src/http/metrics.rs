@@ -71,13 +71,6 @@ pub mod held {
     pub static SUBSCRIPTIONS: AtomicI64 = AtomicI64::new(0);
     /// Connections closed at once because a limit was reached.
     pub static REFUSED_CONNECTIONS: AtomicU64 = AtomicU64::new(0);
-    /// Refused requests whose audit row was not written (the refusal budget was spent).
-    pub static REFUSALS_SUPPRESSED: AtomicU64 = AtomicU64::new(0);
-}
-
-/// Counts a refusal left out of the audit log one by one.
-pub fn refusal_suppressed() {
-    held::REFUSALS_SUPPRESSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Counts errors of a response by their `extensions.code`.
@@ -214,7 +207,7 @@ pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
             (
                 "fulian_audit_refusals_suppressed_total",
                 "Refused requests not audited one by one (the audit budget for refusals was spent).",
-                held::REFUSALS_SUPPRESSED.load(Relaxed),
+                crate::domain::refusals::suppressed_total(),
             ),
         ];
         for (name, kind, help, value) in gauges {

@@ -9,7 +9,6 @@ pub mod listener;
 pub mod metrics;
 pub mod persisted;
 mod rate_limit;
-pub mod refusals;
 pub mod response_cache;
 pub mod shutdown;
 mod websocket;
@@ -118,7 +117,7 @@ impl Default for HttpSettings {
             max_websockets_per_client: 16,
             max_websockets: 512,
             max_subscriptions_per_connection: 20,
-            audit_refusals_per_minute: refusals::DEFAULT_PER_MINUTE,
+            audit_refusals_per_minute: crate::domain::refusals::DEFAULT_PER_MINUTE,
         }
     }
 }
@@ -182,7 +181,7 @@ pub struct AppState {
     schema_shape: Arc<graphql::SchemaShape>,
     persisted: Arc<persisted::PersistedQueries>,
     response_cache: Arc<response_cache::ResponseCache>,
-    refusals: Arc<refusals::RefusalBudget>,
+    refusals: Arc<crate::domain::refusals::RefusalBudget>,
     websockets: Arc<listener::ClientSlots>,
 }
 
@@ -207,7 +206,7 @@ impl AppState {
                 settings.persisted_queries_file.as_deref(),
             )?),
             response_cache: Arc::new(response_cache::ResponseCache::new(settings.response_cache_bytes)),
-            refusals: Arc::new(refusals::RefusalBudget::new(settings.audit_refusals_per_minute)),
+            refusals: Arc::new(crate::domain::refusals::RefusalBudget::new(settings.audit_refusals_per_minute)),
             websockets: listener::ClientSlots::new(
                 settings.max_websockets_per_client.max(1),
                 settings.max_websockets.max(1),

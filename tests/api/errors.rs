@@ -13,6 +13,7 @@ on_both_backends!(
     foreign_cursor_is_bad_input,
     syntax_and_schema_errors_have_codes,
     internal_errors_hide_their_details,
+    scalars_for_input_objects_are_bad_input,
 );
 
 async fn unknown_region_is_not_found(app: TestApp) {
@@ -102,4 +103,21 @@ async fn internal_errors_hide_their_details(app: TestApp) {
     assert_eq!(error["extensions"]["code"], "INTERNAL");
     assert_eq!(error["message"], "internal error");
     assert_eq!(error["extensions"].as_object().unwrap().len(), 1, "no details leak: {error}");
+}
+
+/// A scalar or a list where an input object belongs is bad input, never INTERNAL (the library
+/// reports it from the resolver, as a failure of ours would be).
+async fn scalars_for_input_objects_are_bad_input(app: TestApp) {
+    for query in [
+        "{ regions(filter: 5) { totalCount } }",
+        r#"{ regions(filter: "x") { totalCount } }"#,
+        "{ regions(filter: [1]) { totalCount } }",
+        "{ caseSummary(scope: 5) { received } }",
+        r#"{ jobFairSummary(scope: { region: "110112" }, period: 3) { fairs } }"#,
+        r#"{ resources(filter: "x") { totalCount } }"#,
+        "mutation { createOrganization(input: 5) { id } }",
+    ] {
+        let body = app.graphql(query, json!({})).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{query}: {body}");
+    }
 }

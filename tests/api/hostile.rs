@@ -389,6 +389,30 @@ async fn forged_tokens_are_rate_limited_and_cannot_grow_the_audit_log() {
         .find_map(|l| l.strip_prefix("fulian_audit_refusals_suppressed_total "))
         .and_then(|n| n.parse::<i64>().ok());
     assert_eq!(suppressed, Some(80 - rows), "every refusal is either a row or counted");
+
+    // Without any token, whatever the refusal (no token, a malformed ID, a document that fails
+    // validation, input of the wrong type), from many addresses: the same budget, spent.
+    let attempts = [
+        r#"mutation { removeResource(id: "UmVzb3VyY2U6MQ==") }"#,
+        r#"mutation { removeResource(id: "x") }"#,
+        r#"mutation { removeResource(idd: "x") }"#,
+        r#"mutation { createOrganization(input: 5) { id } }"#,
+    ];
+    for i in 0..80u8 {
+        let from = format!("127.0.2.{}", i + 1);
+        let (status, body) = server.graphql(Some(&from), None, &query(attempts[usize::from(i) % attempts.len()])).await;
+        assert!(status == 200 || (400..500).contains(&status), "{status}: {body}");
+        assert_ne!(body["errors"][0]["extensions"]["code"], "INTERNAL", "{body}");
+    }
+    let (_, body) = server.graphql(Some("127.0.0.9"), Some(&admin), &audit).await;
+    let after = body["data"]["auditLog"]["totalCount"].as_i64().unwrap();
+    assert!(after - rows <= 1, "{} audit rows for 80 anonymous attempts with the budget spent", after - rows);
+    let metrics = server.get("/metrics").await.unwrap().1;
+    let suppressed = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("fulian_audit_refusals_suppressed_total "))
+        .and_then(|n| n.parse::<i64>().ok());
+    assert_eq!(suppressed, Some(160 - after), "every refusal is either a row or counted");
 }
 
 /// WebSocket connections per client and subscriptions per connection are bounded, and only

@@ -1,12 +1,40 @@
 //! The audit's budget for refused requests.
 //!
-//! A mutation refused before it could run (no valid token) is audited, so that attempts are
-//! visible; but anyone can send such requests, so their rows are rationed: at most
-//! `per_minute` a minute in this process. Refusals over the budget are counted, and the next
-//! row written says how many were not recorded one by one, so nothing goes unseen.
+//! Every mutation attempt is audited, refusals included, so that attempts are visible; but
+//! anyone can send attempts without a valid token (none, or a forged one), so the rows of
+//! anonymous attempts are rationed: at most `per_minute` a minute in this process. Refusals
+//! over the budget are counted, and the next row written says how many were not recorded one
+//! by one, so nothing goes unseen. The HTTP layer runs each request inside [`rationed`]; the
+//! audit ([`super::audit::Audit`]) asks the budget before writing an anonymous attempt.
 
+use std::sync::Arc;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+/// Refusals not recorded one by one, since the process started (for metrics).
+static SUPPRESSED: AtomicU64 = AtomicU64::new(0);
+
+/// How many refusals the budget left out of the audit log one by one.
+pub fn suppressed_total() -> u64 {
+    SUPPRESSED.load(Ordering::Relaxed)
+}
+
+tokio::task_local! {
+    static BUDGET: Arc<RefusalBudget>;
+}
+
+/// Runs `work` (a request) with anonymous attempts' audit rows rationed by `budget`.
+pub async fn rationed<F: std::future::Future>(budget: Arc<RefusalBudget>, work: F) -> F::Output {
+    BUDGET.scope(budget, work).await
+}
+
+/// What the running request's budget says of an anonymous refusal: the reason to record
+/// (`Some`, perhaps with the count of those left out), or `None` when it is spent. Outside
+/// [`rationed`] (services called directly), every refusal is recorded.
+pub(super) fn admit(reason: &str) -> Option<String> {
+    BUDGET.try_with(|budget| budget.admit(reason)).unwrap_or_else(|_| Some(reason.to_owned()))
+}
 
 /// Rows a minute for refused requests, across all clients.
 pub const DEFAULT_PER_MINUTE: u32 = 60;
@@ -47,7 +75,7 @@ impl RefusalBudget {
         if state.tokens < 1.0 {
             state.suppressed += 1;
             state.since.get_or_insert_with(chrono::Utc::now);
-            super::metrics::refusal_suppressed();
+            SUPPRESSED.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         state.tokens -= 1.0;
