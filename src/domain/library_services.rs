@@ -459,6 +459,7 @@ impl Services {
                     return Err(AppError::Forbidden(format!("createLibrary: region {root} may not own this library")));
                 }
             }
+            self.check_organization_writable(root, input.curator_id, "createLibrary", "curator").await?;
             if let Some(id) = store::libraries::library_id_by_key(self.store(), &input.key).await? {
                 let (library, access) = self.resource_library(caller, id).await?;
                 let same = library.name == input.name
@@ -514,6 +515,10 @@ impl Services {
             let library = self.manageable(caller, id, "updateLibrary").await?;
             if input.name.trim().is_empty() {
                 return Err(AppError::bad_input("input.name", "must not be empty"));
+            }
+            if input.curator_id != library.curator_id {
+                let root = caller.writable_root("updateLibrary")?;
+                self.check_organization_writable(root, input.curator_id, "updateLibrary", "curator").await?;
             }
             let changed = Library {
                 name: input.name.trim().to_owned(),
@@ -625,6 +630,16 @@ impl Services {
         if problems.is_empty() { Ok(()) } else { Err(AppError::BadUserInput(problems)) }
     }
 
+    /// A resource's region and provider list it under a region (`resources(filter: { region })`,
+    /// the provider's own): an EDITOR may name only regions of their subtree there.
+    async fn check_resource_location(&self, caller: &Caller, input: &ResourceInput, what: &str) -> AppResult<()> {
+        let root = caller.writable_root(what)?;
+        if root.is_some() && input.region_code.is_some() {
+            self.check_region_writable(root, input.region_code.as_deref(), &format!("{what} (its region)")).await?;
+        }
+        self.check_organization_writable(root, input.provider_id, what, "provider").await
+    }
+
     async fn contributable(&self, caller: &Caller, library: i64, what: &str) -> AppResult<()> {
         caller.writable_root(what)?;
         let (_, access) = self.resource_library(caller, library).await?;
@@ -643,6 +658,7 @@ impl Services {
         let result = async {
             self.contributable(caller, library, "addResource").await?;
             self.check_resource(library, input).await?;
+            self.check_resource_location(caller, input, "addResource").await?;
             if let Some(existing) = store::libraries::resource_by(self.store(), None, Some(&input.key)).await? {
                 let same = existing.library_id == Some(library)
                     && existing.name == input.name.trim()
@@ -698,6 +714,9 @@ impl Services {
             let library = existing.library_id.unwrap_or_default();
             self.contributable(caller, library, "updateResource").await?;
             self.check_resource(library, input).await?;
+            if (&input.region_code, input.provider_id) != (&existing.region_code, existing.provider_id) {
+                self.check_resource_location(caller, input, "updateResource").await?;
+            }
             if input.key != existing.key {
                 return Err(AppError::bad_input("input.key", format!("cannot change; it is {:?}", existing.key)));
             }

@@ -383,15 +383,22 @@ impl Services {
         }
     }
 
-    /// Checks that an EDITOR confined to `root` may attach an organization to `parent`: the
-    /// parent then lists it among its children, so the parent's region must be writable too.
-    async fn check_parent_writable(&self, root: Option<&str>, parent: Option<i64>, what: &str) -> AppResult<()> {
-        let (Some(_), Some(parent)) = (root, parent) else { return Ok(()) };
-        // An unknown parent was reported by the input check.
-        let Some(parent) = store::organizations::by_ids(&self.store, &[parent]).await?.into_iter().next() else {
+    /// Checks that an EDITOR confined to `root` may attach something to `organization` (as its
+    /// parent, provider or curator): the organization then lists it as its own, so the
+    /// organization's region must be writable too. `role` names the link in the refusal.
+    pub(super) async fn check_organization_writable(
+        &self,
+        root: Option<&str>,
+        organization: Option<i64>,
+        what: &str,
+        role: &str,
+    ) -> AppResult<()> {
+        let (Some(_), Some(id)) = (root, organization) else { return Ok(()) };
+        // An unknown organization was reported by the input check.
+        let Some(organization) = store::organizations::by_ids(&self.store, &[id]).await?.into_iter().next() else {
             return Ok(());
         };
-        self.check_region_writable(root, parent.region_code.as_deref(), &format!("{what} (its parent)")).await
+        self.check_region_writable(root, organization.region_code.as_deref(), &format!("{what} (its {role})")).await
     }
 
     /// Creates an organization. Re-submitting the same input returns the existing organization;
@@ -411,7 +418,7 @@ impl Services {
         let root = caller.writable_root("createOrganization")?;
         let record = self.check_organization_input(input, "input").await?;
         self.check_region_writable(root, record.region_code.as_deref(), "createOrganization").await?;
-        self.check_parent_writable(root, record.parent_id, "createOrganization").await?;
+        self.check_organization_writable(root, record.parent_id, "createOrganization", "parent").await?;
         if let Some(existing) = store::organizations::by_key(&self.store, &record.key).await? {
             audit.target(format!("organization id={} key={}", existing.id, existing.key));
             return if record_of(&existing) == record { Ok(existing) } else { Err(conflict_on_key(&record.key)) };
@@ -454,7 +461,7 @@ impl Services {
         let record = self.check_organization_input(input, "input").await?;
         self.check_region_writable(root, record.region_code.as_deref(), "updateOrganization").await?;
         if record.parent_id != existing.parent_id {
-            self.check_parent_writable(root, record.parent_id, "updateOrganization").await?;
+            self.check_organization_writable(root, record.parent_id, "updateOrganization", "parent").await?;
         }
         if record.key != existing.key {
             return Err(AppError::bad_input("input.key", format!("cannot change; it is {:?}", existing.key)));

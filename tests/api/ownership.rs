@@ -333,4 +333,28 @@ async fn writes_that_list_themselves_under_another_region_are_refused(app: TestA
         )
         .await;
     assert_eq!(children["node"]["children"], json!([]), "{children}");
+
+    // A library's curator and a resource's region and provider likewise.
+    let create_library = "mutation($i: LibraryInput!) { createLibrary(input: $i) { id } }";
+    let library_input = |curator: &Value| {
+        json!({ "i": { "key": "tongzhou-curated", "name": "通州库", "ownerRegion": "110112",
+        "visibility": "PUBLIC", "curator": curator } })
+    };
+    let body = app.graphql_as(Some(&editor), create_library, library_input(&fangshan)).await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body:#}");
+    let library = app.data_as(Some(&editor), create_library, library_input(&own)).await["createLibrary"]["id"].clone();
+    let add = "mutation($l: ID!, $i: ResourceInput!) { addResource(library: $l, input: $i) { id } }";
+    let resource = |region: &str, provider: &Value| {
+        json!({ "l": library, "i": { "key": "tongzhou-venue", "kind": "VENUE",
+        "name": "通州场地", "region": region, "provider": provider } })
+    };
+    for (region, provider) in [("440307", &own), ("110112", &fangshan)] {
+        let body = app.graphql_as(Some(&editor), add, resource(region, provider)).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{region}: {body:#}");
+    }
+    let listed = app.data(r#"{ resources(filter: { region: "440307" }) { totalCount } }"#, json!({})).await;
+    let planted = listed["resources"]["totalCount"].as_i64().unwrap();
+    app.data_as(Some(&editor), add, resource("110112-liyuan", &own)).await;
+    let after = app.data(r#"{ resources(filter: { region: "440307" }) { totalCount } }"#, json!({})).await;
+    assert_eq!(after["resources"]["totalCount"].as_i64().unwrap(), planted, "nothing listed under 龙岗");
 }
