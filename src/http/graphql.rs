@@ -245,19 +245,55 @@ async fn handle(
 ) -> HttpResponse {
     let timeout = state.settings.request_timeout;
     let budget = state.refusals.clone();
+    // What an abandoned request's audit needs (see `audit_abandoned`): kept only for text that
+    // could be a mutation.
+    let abandoned = request
+        .as_ref()
+        .ok()
+        .filter(|r| r.query.contains("mutation"))
+        .map(|r| (state.clone(), headers.clone(), r.query.clone(), r.operation_name.clone()));
     let work = crate::store::within(timeout, answer(state, peer, headers, media, request, over_get));
     // Anonymous attempts' audit rows are rationed, wherever they are recorded.
-    let work = crate::domain::refusals::rationed(budget, work);
+    let work = crate::domain::refusals::rationed(budget.clone(), work);
     match tokio::time::timeout(timeout, work).await {
         Ok(response) => response,
-        Err(_) => request_error(
-            media,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "TIMEOUT",
-            "the request took too long and was abandoned",
-        ),
+        Err(_) => {
+            if let Some((state, headers, query, name)) = abandoned {
+                tokio::spawn(crate::domain::refusals::rationed(budget, audit_abandoned(state, headers, query, name)));
+            }
+            request_error(
+                media,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "TIMEOUT",
+                "the request took too long and was abandoned",
+            )
+        }
     }
 }
+
+/// Records a mutation abandoned at the request timeout as an attempt of its root fields (its
+/// service's own entry, if it got that far, was dropped with it). Runs after the answer, with
+/// a deadline of its own: what held the request up may hold this write up too.
+async fn audit_abandoned(state: AppState, headers: HeaderMap, query: String, name: Option<String>) {
+    let caller = state.authenticate(&headers).unwrap_or_else(|_| crate::domain::access::Caller::anonymous());
+    let mut request = Request::new(query);
+    if let Some(name) = &name {
+        request = request.operation_name(name);
+    }
+    let Ok(document) = parse_within_limits(&mut request, &state.settings.document_limits()) else { return };
+    let refusal = document::Refusal {
+        code: "TIMEOUT",
+        message: format!(
+            "abandoned at the request timeout ({} s); if its write had committed, its own entry says so",
+            state.settings.request_timeout.as_secs()
+        ),
+    };
+    let write = audit_refused_mutation(&state, &caller, document, name.as_deref(), &refusal);
+    let _ = tokio::time::timeout(ABANDONED_AUDIT_PATIENCE, crate::store::within(ABANDONED_AUDIT_PATIENCE, write)).await;
+}
+
+/// How long the audit of an abandoned request may wait for the database.
+const ABANDONED_AUDIT_PATIENCE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// See [`handle`], which bounds this by the request timeout.
 async fn answer(

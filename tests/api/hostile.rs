@@ -521,6 +521,41 @@ async fn websocket_messages_and_variables_are_bounded() {
     assert_eq!(server.get("/healthz").await.unwrap().0, 200);
 }
 
+/// A mutation abandoned at the request timeout is audited (an attempt like any other): its
+/// answer is 503 `TIMEOUT` while another process holds the write lock, and once the lock is
+/// gone the audit log has the attempt with that code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutations_abandoned_at_the_timeout_are_audited() {
+    let server = Server::start(&[("FULIAN_REQUEST_TIMEOUT_SECONDS", "1")]).await;
+    let url = format!("sqlite://{}/hostile.db", server.dir.display());
+    let mut locker = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut locker).await.unwrap();
+    let editor = crate::common::token("timeout-editor", fulian_graph::domain::access::Role::Editor, Some("110112"));
+    let create = json!({ "query": "mutation($i: OrganizationInput!) { createOrganization(input: $i) { id } }",
+        "variables": { "i": { "key": "late-home", "name": "测试妇女之家", "kind": "WOMENS_HOME", "regionCode": "110112" } } });
+    let (status, body) = server.graphql(None, Some(&editor), &create.to_string()).await;
+    assert_eq!((status, &body["errors"][0]["extensions"]["code"]), (503, &json!("TIMEOUT")), "{body}");
+    sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    let audit = query(
+        r#"{ auditLog(first: 10, filter: { actor: "timeout-editor" }) { edges { node { operation outcome errorCode } } } }"#,
+    );
+    let admin = crate::common::admin();
+    let started = Instant::now();
+    let entries = loop {
+        let (_, body) = server.graphql(None, Some(&admin), &audit).await;
+        let entries = body["data"]["auditLog"]["edges"].as_array().cloned().unwrap_or_default();
+        if !entries.is_empty() || started.elapsed() > Duration::from_secs(10) {
+            break entries;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0]["node"],
+        json!({ "operation": "createOrganization", "outcome": "FAILED", "errorCode": "TIMEOUT" })
+    );
+}
+
 /// Clients cannot grow the metrics: invented HTTP methods share one label (an attack created
 /// a series for each of 2,000 random 8 KB methods, 16 MB of `/metrics`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
