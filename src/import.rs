@@ -542,6 +542,13 @@ fn read_table(rows: impl Iterator<Item = TableRow>) -> Result<Parsed, Vec<FilePr
                 column: Some(format!("{} ({name})", i + 1)),
                 message: "unknown column".into(),
             });
+        } else if !name.is_empty() && header[..i].contains(name) {
+            // Which of two values would count is anyone's guess: say so rather than pick one.
+            problems.push(FileProblem {
+                row: Some(header_row),
+                column: Some(format!("{} ({name})", i + 1)),
+                message: "this column appears twice".into(),
+            });
         }
     }
     for required in ["report_key", "report_title", "kind", "id", "excerpt"] {
@@ -556,11 +563,9 @@ fn read_table(rows: impl Iterator<Item = TableRow>) -> Result<Parsed, Vec<FilePr
     if !problems.is_empty() {
         return Err(problems);
     }
-    // Each column's position, looked up once (the first of repeated names, as before).
-    let mut positions: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    for (i, name) in header.iter().enumerate() {
-        positions.entry(name.as_str()).or_insert(i);
-    }
+    // Each column's position, looked up once (names are unique, checked above).
+    let positions: std::collections::HashMap<&str, usize> =
+        header.iter().enumerate().map(|(i, name)| (name.as_str(), i)).collect();
     let mut reports: Vec<TableReport> = Vec::new();
     let mut by_key: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for (count, next) in rows.enumerate() {

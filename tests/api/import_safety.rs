@@ -21,6 +21,7 @@ on_both_backends!(
     tables_past_the_row_limit_are_refused_quickly,
     a_workbook_that_inflates_past_its_limit_is_refused_before_inflating,
     malformed_cell_references_are_refused_not_a_crash,
+    a_column_named_twice_is_refused,
 );
 
 async fn reports(app: &TestApp) -> i64 {
@@ -230,5 +231,17 @@ async fn malformed_cell_references_are_refused_not_a_crash(app: TestApp) {
             );
         }
     }
+    assert_eq!(reports(&app).await, before);
+}
+
+async fn a_column_named_twice_is_refused(app: TestApp) {
+    // Found by an outside-in attack: a second report_key column was read silently (the first
+    // counted), revising a report to what the author did not see.
+    let before = reports(&app).await;
+    let columns = HEADER.split(',').count();
+    let csv = [format!("{HEADER},report_key"), format!("{},other-key", row("twice", "ok"))].join("\n");
+    let file = TempFile::new("twice", "csv", csv.as_bytes());
+    let problems = import(&app.services, &file.0).await.unwrap().expect_err("refused");
+    assert_eq!(rendered(&problems), [format!("row 1, column {} (report_key): this column appears twice", columns + 1)]);
     assert_eq!(reports(&app).await, before);
 }
