@@ -39,7 +39,8 @@ impl NodeId {
         let bytes = URL_SAFE_NO_PAD.decode(id).map_err(|_| malformed())?;
         let plain = String::from_utf8(bytes).map_err(|_| malformed())?;
         let (kind, key) = plain.split_once(':').ok_or_else(malformed)?;
-        let number = || key.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(malformed);
+        // Only the spelling this service issues: one ID per object (`04`, `+4` are refused).
+        let number = || key.parse::<i64>().ok().filter(|n| *n > 0 && n.to_string() == key).ok_or_else(malformed);
         match kind {
             "Region" if crate::domain::is_region_code(key) => Ok(Self::Region(key.to_owned())),
             "Alliance" => Ok(Self::Alliance(number()?)),
@@ -131,6 +132,9 @@ mod tests {
             "!!!",
             &URL_SAFE_NO_PAD.encode("Organization:x"),
             &URL_SAFE_NO_PAD.encode("Thing:1"),
+            // Other spellings of Organization:42: one ID per object.
+            &URL_SAFE_NO_PAD.encode("Organization:042"),
+            &URL_SAFE_NO_PAD.encode("Organization:+42"),
         ] {
             assert!(NodeId::decode(bad, "id").is_err(), "{bad:?} should be refused");
         }

@@ -47,9 +47,9 @@ impl Refusal {
     }
 }
 
-/// Refuses variables holding more values than a document may (`max_nodes`): what a request
-/// carries besides its document is bounded alike (a subscription holds its variables for as
-/// long as it lives). Counts without recursion, stopping at the limit.
+/// Refuses variables holding more values than a document may (`max_nodes`): for subscriptions,
+/// which hold their variables for as long as they live. Counts without recursion, stopping at
+/// the limit.
 pub fn check_variables(variables: &async_graphql::Variables, limits: &DocumentLimits) -> Result<(), Refusal> {
     let mut count = 0usize;
     let mut pending: Vec<&async_graphql::Value> = variables.values().collect();

@@ -634,7 +634,6 @@ pub(super) fn parse_within_limits<'r>(
     limits: &DocumentLimits,
 ) -> Result<&'r ExecutableDocument, document::Refusal> {
     document::check_text(&request.query, limits)?;
-    document::check_variables(&request.variables, limits)?;
     let name = request.operation_name.clone();
     let document = request
         .parsed_query()
@@ -670,11 +669,9 @@ async fn parse_off_runtime(mut request: Request, limits: DocumentLimits) -> (Req
             return Checked::Unparsed(refusal);
         }
         let name = request.operation_name.clone();
-        // Checked before parsing, reported after (a refused mutation is audited by its fields).
-        let variables = document::check_variables(&request.variables, limits);
         match request.parsed_query() {
             Err(error) => Checked::Unparsed(document::Refusal { code: "GRAPHQL_PARSE_FAILED", message: error.message }),
-            Ok(document) => match document::check_document(document, name.as_deref(), limits).and(variables) {
+            Ok(document) => match document::check_document(document, name.as_deref(), limits) {
                 Ok(()) => Checked::Within,
                 Err(refusal) => Checked::OverLimit(refusal),
             },

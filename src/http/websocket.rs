@@ -139,6 +139,9 @@ impl Bounded {
         }
         let name = request.operation_name.clone();
         let introspection = self.introspection;
+        // A subscription holds its variables for as long as it lives: bounded like a document.
+        // (Over HTTP the body limit bounds them, and they go with the request.)
+        document::check_variables(&request.variables, &self.limits)?;
         let document = parse_within_limits(request, &self.limits)?;
         if !introspection {
             let fields = document::root_fields(document, name.as_deref());
