@@ -165,6 +165,11 @@ pub struct SecurityOptions {
     /// Comma-separated origins browsers may call the API from, e.g. `https://dash.example.cn`; `*` for any.
     #[arg(long, env = "FULIAN_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
+    /// Comma-separated host names this server answers to, e.g. `fulian.example.cn` or
+    /// `.example.cn` (with subdomains); addresses and `localhost` always. Unset: any host.
+    /// Set it wherever browsers reach the server: it stops DNS rebinding.
+    #[arg(long, env = "FULIAN_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
     /// Persisted queries: `auto` (Apollo automatic persisted queries), `allowlist` (only the
     /// manifest's operations run), or `off`.
     #[arg(long, env = "FULIAN_PERSISTED_QUERIES", value_enum, default_value_t = crate::http::persisted::PersistedMode::Auto)]
@@ -238,6 +243,7 @@ impl SecurityOptions {
             rate_limit_burst: self.rate_limit_burst,
             introspection: self.introspection,
             cors_origins: self.cors_origins.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect(),
+            allowed_hosts: self.allowed_hosts.clone(),
             persisted_queries: self.persisted_queries,
             persisted_queries_file: self.persisted_queries_file.clone(),
             response_cache_bytes: self.response_cache_mb.saturating_mul(1024 * 1024),

@@ -79,9 +79,12 @@ impl PeerAddr {
         self.0.map(|addr| addr.ip())
     }
 
-    /// The rate-limit key of the client's address.
+    /// The rate-limit key of the client's address (an IPv6 client by its /64).
     pub(super) fn key(&self) -> String {
-        format!("ip:{}", self.ip().map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()))
+        format!(
+            "ip:{}",
+            self.ip().map_or_else(|| "unknown".to_owned(), |ip| super::listener::client_of(ip).to_string())
+        )
     }
 }
 
@@ -336,7 +339,7 @@ async fn answer(
         Ok(request) => request,
         Err(response) => return *response,
     };
-    if let Err(refused) = state.persisted.resolve(&mut request) {
+    if let Err(refused) = state.persisted.resolve(&mut request, peer.ip().map(super::listener::client_of)) {
         // A mutation the allow-list refuses is an attempt like any other: audited (the text
         // is parsed only for that, within the same limits as any document).
         if !request.query.trim().is_empty() {

@@ -58,6 +58,7 @@ impl ClientSlots {
 
     /// A slot for `client`, or `None` when it (or everyone together) holds the most allowed.
     pub fn take(self: &Arc<Self>, client: IpAddr) -> Option<Slot> {
+        let client = client_of(client);
         let mut held = self.held.lock().expect("client slots poisoned");
         let (total, per_client) = &mut *held;
         let count = per_client.entry(client).or_default();
@@ -70,6 +71,20 @@ impl ClientSlots {
         *count += 1;
         *total += 1;
         Some(Slot { slots: self.clone(), client })
+    }
+}
+
+/// The client an address stands for, as every per-client bound counts it: an IPv4 address
+/// itself (also when written IPv4-mapped), an IPv6 address by its /64 prefix — one
+/// subscriber line is routinely given a whole /64, so counting single IPv6 addresses would
+/// give one client 2^64 budgets.
+pub fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(v6.to_bits() & !((1u128 << 64) - 1))),
+        },
     }
 }
 
@@ -231,5 +246,15 @@ mod tests {
         assert!(slots.take(b).is_none(), "the total is reached");
         drop(first);
         assert!(slots.take(b).is_some(), "a freed slot is available again");
+    }
+
+    #[test]
+    fn one_ipv6_subscriber_prefix_is_one_client() {
+        let slots = ClientSlots::new(1, 10);
+        let _held = slots.take("2001:db8:1:2::1".parse().unwrap()).unwrap();
+        assert!(slots.take("2001:db8:1:2:ffff::9".parse().unwrap()).is_none(), "same /64");
+        assert!(slots.take("2001:db8:1:3::1".parse().unwrap()).is_some(), "another /64");
+        let _v4 = slots.take("10.0.0.7".parse().unwrap()).unwrap();
+        assert!(slots.take("::ffff:10.0.0.7".parse().unwrap()).is_none(), "IPv4-mapped is the same address");
     }
 }

@@ -4,6 +4,7 @@ pub mod document;
 mod graphiql;
 mod graphql;
 mod health;
+pub mod hosts;
 pub use graphql::decode_untrusted;
 pub mod listener;
 pub mod metrics;
@@ -62,6 +63,8 @@ pub struct HttpSettings {
     pub introspection: bool,
     /// Origins browsers may call the API from (CORS and cross-site checks); `*` for any.
     pub cors_origins: Vec<String>,
+    /// Host names requests may name (see `hosts`); empty for any.
+    pub allowed_hosts: Vec<String>,
     /// Automatic persisted queries, an allow-list, or neither.
     pub persisted_queries: persisted::PersistedMode,
     /// The operations manifest (required for the allow-list).
@@ -105,6 +108,7 @@ impl Default for HttpSettings {
             rate_limit_burst: 60,
             introspection: true,
             cors_origins: Vec::new(),
+            allowed_hosts: Vec::new(),
             persisted_queries: persisted::PersistedMode::Auto,
             persisted_queries_file: None,
             response_cache_bytes: 32 * 1024 * 1024,
@@ -242,6 +246,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
     let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
+    let allowed_hosts = hosts::AllowedHosts::new(&state.settings.allowed_hosts);
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(websocket::upgrade))
@@ -254,7 +259,8 @@ pub fn app(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route_layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
-        .layer(body_limit);
+        .layer(body_limit)
+        .layer(axum::middleware::from_fn(move |request, next| hosts::check(allowed_hosts.clone(), request, next)));
     let router = match cors {
         Some(cors) => router.layer(cors),
         None => router,

@@ -2,9 +2,10 @@
 //! instead of its text once the server has seen it) and an allow-list mode for production
 //! dashboards, where only operations registered in a manifest run at all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
 use std::path::Path;
-use std::sync::RwLock;
+use std::sync::Mutex;
 
 use anyhow::{Context as _, bail};
 use async_graphql::Request;
@@ -29,21 +30,84 @@ pub enum PersistedMode {
 pub struct PersistedQueries {
     mode: PersistedMode,
     registered: HashMap<String, String>,
-    learnt: RwLock<Learnt>,
+    learnt: Mutex<Learnt>,
 }
 
-/// Queries learnt from clients, with their total size.
+/// Queries learnt from clients: at most [`LEARNT_CAPACITY`] of them and [`LEARNT_BYTES`]
+/// together, the least recently used forgotten first; and at most [`PER_CLIENT`] queries and
+/// [`PER_CLIENT_BYTES`] taught by any one client, so that no client can push out what the
+/// others use (beyond that a client's queries still run, they are only not remembered, and it
+/// is told `PERSISTED_QUERY_NOT_FOUND` when it sends the hash alone, and sends the text again).
 #[derive(Debug, Default)]
 struct Learnt {
-    by_hash: HashMap<String, String>,
+    by_hash: HashMap<String, Entry>,
+    /// Hashes by their last use, oldest first.
+    by_use: BTreeMap<u64, String>,
+    /// What each client has taught that is still held: queries and bytes.
+    by_client: HashMap<Option<IpAddr>, (usize, usize)>,
     bytes: usize,
+    clock: u64,
 }
 
-/// Queries learnt in automatic mode at most, and their bytes at most (then everything learnt
-/// is forgotten at once; clients send the text again when asked): clients cannot make the
-/// server hold more than this.
+#[derive(Debug)]
+struct Entry {
+    query: String,
+    used: u64,
+    client: Option<IpAddr>,
+}
+
+impl Learnt {
+    /// The query learnt under `hash`, now its most recently used.
+    fn get(&mut self, hash: &str) -> Option<String> {
+        self.clock += 1;
+        let entry = self.by_hash.get_mut(hash)?;
+        self.by_use.remove(&entry.used);
+        entry.used = self.clock;
+        self.by_use.insert(self.clock, hash.to_owned());
+        Some(entry.query.clone())
+    }
+
+    /// Learns `query` under `hash` from `client`, within the bounds.
+    fn learn(&mut self, hash: String, query: &str, client: Option<IpAddr>) {
+        if self.get(&hash).is_some() {
+            return;
+        }
+        let size = hash.len() + query.len();
+        let (count, bytes) = self.by_client.get(&client).copied().unwrap_or_default();
+        if count >= PER_CLIENT || bytes + size > PER_CLIENT_BYTES {
+            return;
+        }
+        while self.by_hash.len() >= LEARNT_CAPACITY || self.bytes + size > LEARNT_BYTES {
+            let Some((_, oldest)) = self.by_use.pop_first() else { break };
+            self.forget(&oldest);
+        }
+        self.by_use.insert(self.clock, hash.clone());
+        self.bytes += size;
+        let taught = self.by_client.entry(client).or_default();
+        taught.0 += 1;
+        taught.1 += size;
+        self.by_hash.insert(hash, Entry { query: query.to_owned(), used: self.clock, client });
+    }
+
+    fn forget(&mut self, hash: &str) {
+        let Some(entry) = self.by_hash.remove(hash) else { return };
+        let size = hash.len() + entry.query.len();
+        self.bytes -= size;
+        if let Some(taught) = self.by_client.get_mut(&entry.client) {
+            taught.0 -= 1;
+            taught.1 -= size;
+            if taught.0 == 0 {
+                self.by_client.remove(&entry.client);
+            }
+        }
+    }
+}
+
+/// The bounds of what automatic persisted queries hold (see [`Learnt`]).
 const LEARNT_CAPACITY: usize = 10_000;
 const LEARNT_BYTES: usize = 16 * 1024 * 1024;
+const PER_CLIENT: usize = 500;
+const PER_CLIENT_BYTES: usize = 1024 * 1024;
 
 /// Why a request was refused: its `extensions.code`, a message, and whether the request itself
 /// was malformed (400) or only needs the text sent again (200, as Apollo clients expect).
@@ -95,7 +159,7 @@ impl PersistedQueries {
         } else if mode == PersistedMode::Allowlist {
             bail!("FULIAN_PERSISTED_QUERIES=allowlist needs FULIAN_PERSISTED_QUERIES_FILE (the operations manifest)");
         }
-        Ok(Self { mode, registered, learnt: RwLock::default() })
+        Ok(Self { mode, registered, learnt: Mutex::default() })
     }
 
     /// How many operations the manifest registers.
@@ -103,9 +167,10 @@ impl PersistedQueries {
         self.registered.len()
     }
 
-    /// Fills in the query text of a request that sent only its hash, learns new hashes, and
-    /// refuses what the mode does not allow.
-    pub fn resolve(&self, request: &mut Request) -> Result<(), Refused> {
+    /// Fills in the query text of a request that sent only its hash, learns new hashes (taught
+    /// by `client`, an address as [`super::listener::client_of`] counts it), and refuses what
+    /// the mode does not allow.
+    pub fn resolve(&self, request: &mut Request, client: Option<IpAddr>) -> Result<(), Refused> {
         if self.mode == PersistedMode::Off {
             return Ok(());
         }
@@ -129,9 +194,7 @@ impl PersistedQueries {
         let text = request.query.trim();
         if text.is_empty() {
             let Some(hash) = hash else { return Ok(()) };
-            let known = self.registered.get(&hash).cloned().or_else(|| {
-                self.learnt.read().unwrap_or_else(std::sync::PoisonError::into_inner).by_hash.get(&hash).cloned()
-            });
+            let known = self.registered.get(&hash).cloned().or_else(|| self.learnt().get(&hash));
             return match known {
                 Some(query) => {
                     request.query = query;
@@ -158,18 +221,15 @@ impl PersistedQueries {
         match self.mode {
             PersistedMode::Allowlist if !self.registered.contains_key(&computed) => Err(not_allowed()),
             PersistedMode::Auto if hash.is_some() => {
-                let mut learnt = self.learnt.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-                let size = computed.len() + request.query.len();
-                if learnt.by_hash.len() >= LEARNT_CAPACITY || learnt.bytes + size > LEARNT_BYTES {
-                    *learnt = Learnt::default();
-                }
-                if learnt.by_hash.insert(computed, request.query.clone()).is_none() {
-                    learnt.bytes += size;
-                }
+                self.learnt().learn(computed, &request.query, client);
                 Ok(())
             }
             _ => Ok(()),
         }
+    }
+
+    fn learnt(&self) -> std::sync::MutexGuard<'_, Learnt> {
+        self.learnt.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -194,21 +254,77 @@ mod tests {
         request
     }
 
+    fn by_hash(query: &str) -> Request {
+        let mut request = apq(query);
+        request.query = String::new();
+        request
+    }
+
+    fn client(i: u32) -> Option<IpAddr> {
+        Some(IpAddr::from(i.to_be_bytes()))
+    }
+
+    /// Whether `query` is known by its hash alone (which counts as a use).
+    fn known(queries: &PersistedQueries, query: &str) -> bool {
+        queries.resolve(&mut by_hash(query), None).is_ok()
+    }
+
+    fn assert_consistent(queries: &PersistedQueries) {
+        let learnt = queries.learnt();
+        assert!(learnt.bytes <= LEARNT_BYTES, "{} bytes learnt", learnt.bytes);
+        assert!(learnt.by_hash.len() <= LEARNT_CAPACITY);
+        assert_eq!(learnt.bytes, learnt.by_hash.iter().map(|(h, e)| h.len() + e.query.len()).sum::<usize>());
+        assert_eq!(learnt.by_use.len(), learnt.by_hash.len());
+        let taught: usize = learnt.by_client.values().map(|(count, _)| count).sum();
+        assert_eq!(taught, learnt.by_hash.len());
+    }
+
     #[test]
     fn learnt_queries_stay_within_their_byte_bound() {
         let queries = PersistedQueries::load(PersistedMode::Auto, None).unwrap();
-        let big = |i: usize| format!("{{ __typename }} # {i} {}", "x".repeat(1024 * 1024));
+        let big = |i: usize| format!("{{ __typename }} # {i} {}", "x".repeat(900 * 1024));
         for i in 0..40 {
-            assert!(queries.resolve(&mut apq(&big(i))).is_ok());
-            let learnt = queries.learnt.read().unwrap();
-            assert!(learnt.bytes <= LEARNT_BYTES, "{} bytes learnt", learnt.bytes);
-            assert_eq!(learnt.bytes, learnt.by_hash.iter().map(|(h, q)| h.len() + q.len()).sum::<usize>());
+            assert!(queries.resolve(&mut apq(&big(i)), client(i as u32)).is_ok());
+            assert_consistent(&queries);
         }
-        // The latest is still known by hash alone.
-        let latest = big(39);
-        let mut by_hash = apq(&latest);
-        by_hash.query = String::new();
-        assert!(queries.resolve(&mut by_hash).is_ok());
-        assert_eq!(by_hash.query, latest);
+        assert!(known(&queries, &big(39)), "the latest is still known by hash alone");
+        assert!(!known(&queries, &big(0)), "the oldest made room");
+    }
+
+    #[test]
+    fn one_client_cannot_push_out_what_others_use() {
+        let queries = PersistedQueries::load(PersistedMode::Auto, None).unwrap();
+        let dashboard = "query Dashboard { __typename }";
+        assert!(queries.resolve(&mut apq(dashboard), client(1)).is_ok());
+        // One address teaches far more than the store holds (the old store was wiped whole at
+        // 10,000 queries): its queries still run, but the dashboard's stays known.
+        for i in 0..(LEARNT_CAPACITY + 100) {
+            let flood = format!("{{ __typename }} # flood {i}");
+            assert!(queries.resolve(&mut apq(&flood), client(2)).is_ok(), "a query over the share still runs");
+        }
+        assert_consistent(&queries);
+        assert!(known(&queries, dashboard));
+        assert_eq!(queries.learnt().by_client[&client(2)].0, PER_CLIENT);
+        assert!(!known(&queries, "{ __typename } # flood 600"), "beyond its share nothing is remembered");
+    }
+
+    #[test]
+    fn many_clients_push_out_the_least_recently_used_first() {
+        let queries = PersistedQueries::load(PersistedMode::Auto, None).unwrap();
+        let dashboard = "query Dashboard { __typename }";
+        let forgotten = "query Forgotten { __typename }";
+        assert!(queries.resolve(&mut apq(forgotten), client(0)).is_ok());
+        assert!(queries.resolve(&mut apq(dashboard), client(0)).is_ok());
+        for i in 0..(2 * LEARNT_CAPACITY) {
+            if i % 1000 == 0 {
+                assert!(known(&queries, dashboard), "in use, so kept (at {i})");
+            }
+            let query = format!("{{ __typename }} # {i}");
+            assert!(queries.resolve(&mut apq(&query), client(1 + i as u32 / 100)).is_ok());
+        }
+        assert_consistent(&queries);
+        assert!(known(&queries, dashboard));
+        assert!(!known(&queries, forgotten));
+        assert_eq!(queries.learnt().by_hash.len(), LEARNT_CAPACITY);
     }
 }

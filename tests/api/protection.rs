@@ -23,6 +23,7 @@ on_both_dbs!(
     slow_requests_are_abandoned,
     introspection_can_be_turned_off,
     cross_site_requests_and_cors,
+    rebound_host_names_are_refused,
     content_negotiation,
 );
 
@@ -261,6 +262,32 @@ async fn cross_site_requests_and_cors(db: Db) {
             &json!({ "query": QUERY }),
         )
         .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// DNS rebinding: a page at evil.example makes the browser resolve evil.example to this
+/// server; its requests then carry `Host: evil.example` and `Origin: http://evil.example`, and
+/// look same-origin. With allowed hosts configured, they are refused on every route.
+async fn rebound_host_names_are_refused(db: Db) {
+    let app = start(db.clone(), |s| s.allowed_hosts = vec!["fulian.example.cn".into()]).await;
+    let rebound = [("host", "evil.example"), ("origin", "http://evil.example"), ("sec-fetch-site", "same-origin")];
+    let (status, _, body) = app.post(None, &rebound, &json!({ "query": QUERY })).await;
+    assert_eq!(status, StatusCode::MISDIRECTED_REQUEST, "{body}");
+    assert_eq!(error_code(&body), "HOST_NOT_ALLOWED");
+    assert!(body.get("data").is_none());
+    for path in ["/graphql?query=%7B__typename%7D", "/graphiql", "/metrics", "/graphql/ws"] {
+        let request = Request::get(path).header(header::HOST, "evil.example:8080").body(Body::empty()).unwrap();
+        assert_eq!(app.send(request).await.0, StatusCode::MISDIRECTED_REQUEST, "{path}");
+    }
+    // The configured name, an address (probes, scrapers) and localhost are answered.
+    for host in ["fulian.example.cn", "FULIAN.example.cn:443", "10.0.0.7:8080", "localhost:8080"] {
+        let (status, _, body) = app.post(None, &[("host", host)], &json!({ "query": QUERY })).await;
+        assert_eq!(status, StatusCode::OK, "{host}: {body}");
+        assert_eq!(body["data"]["region"]["name"], "通州区");
+    }
+    // Unset (the default): any name, as before.
+    let open = start(db, |_| {}).await;
+    let (status, _, _) = open.post(None, &[("host", "evil.example")], &json!({ "query": QUERY })).await;
     assert_eq!(status, StatusCode::OK);
 }
 

@@ -1,0 +1,103 @@
+//! The names this server answers to. A page on another site can make a browser resolve its
+//! own domain to this server's address (DNS rebinding); the browser then sends that domain as
+//! `Host` and as `Origin`, so the request looks same-origin. With `FULIAN_ALLOWED_HOSTS` set,
+//! a request naming any other host is refused before it reaches a route.
+
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// Host names requests may name: exact names, `.example.cn` for a domain and its subdomains,
+/// or `*` for any. Empty: any host (the default, for a server that is not exposed).
+#[derive(Clone, Debug, Default)]
+pub struct AllowedHosts(Vec<String>);
+
+impl AllowedHosts {
+    pub fn new(names: &[String]) -> Self {
+        Self(
+            names
+                .iter()
+                .map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase())
+                .filter(|n| !n.is_empty())
+                .collect(),
+        )
+    }
+
+    /// Whether a request naming `host` (with or without a port) is answered. Addresses
+    /// (`10.0.0.7:8080`, `[::1]`) and `localhost` always are: probes and scrapers use them,
+    /// and no other site can make a browser send them for its own pages.
+    pub fn allows(&self, host: &str) -> bool {
+        if self.0.is_empty() || self.0.iter().any(|n| n == "*") {
+            return true;
+        }
+        let name = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
+        if name == "localhost" || name.trim_matches(['[', ']']).parse::<std::net::IpAddr>().is_ok() {
+            return true;
+        }
+        self.0.iter().any(|allowed| match allowed.strip_prefix('.') {
+            Some(domain) => name == domain || name.strip_suffix(allowed.as_str()).is_some_and(|sub| !sub.is_empty()),
+            None => *allowed == name,
+        })
+    }
+}
+
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.split_once(']').map_or(host, |(address, _)| &host[..=address.len()]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Refuses requests for hosts not allowed (421 Misdirected Request, a GraphQL-shaped error).
+pub async fn check(allowed: AllowedHosts, request: Request, next: Next) -> Response {
+    let host = request
+        .uri()
+        .host()
+        .map(str::to_owned)
+        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned));
+    match host {
+        Some(host) if !allowed.allows(&host) => {
+            let body = serde_json::json!({ "errors": [{
+                "message": format!("this server does not answer for the host {host:?} (not in FULIAN_ALLOWED_HOSTS)"),
+                "extensions": { "code": "HOST_NOT_ALLOWED" },
+            }]});
+            let mut response = (StatusCode::MISDIRECTED_REQUEST, body.to_string()).into_response();
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        _ => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_domains_addresses_and_ports() {
+        let allowed = AllowedHosts::new(&["fulian.example.cn".into(), ".gov.example".into()]);
+        for host in
+            ["fulian.example.cn", "FULIAN.example.cn:443", "fulian.example.cn.", "gov.example", "a.b.gov.example:8080"]
+        {
+            assert!(allowed.allows(host), "{host}");
+        }
+        for host in ["127.0.0.1:8080", "10.1.2.3", "[::1]:8080", "[2001:db8::1]", "localhost:8080"] {
+            assert!(allowed.allows(host), "{host}");
+        }
+        for host in [
+            "evil.example",
+            "fulian.example.cn.evil.example",
+            "xgov.example",
+            "fulian.example.cnx",
+            "127.0.0.1.evil.example",
+        ] {
+            assert!(!allowed.allows(host), "{host}");
+        }
+        assert!(AllowedHosts::new(&[]).allows("evil.example"), "unset: any host");
+        assert!(AllowedHosts::new(&["*".into()]).allows("evil.example"));
+    }
+}
