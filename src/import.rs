@@ -322,15 +322,28 @@ fn read(path: &Path) -> anyhow::Result<Result<Parsed, Vec<FileProblem>>> {
     }
     match extension.as_str() {
         "json" => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-            Ok(read_json(&text))
+            let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+            match std::str::from_utf8(&bytes) {
+                Ok(text) => Ok(read_json(text)),
+                Err(e) => Ok(Err(whole_file(format!(
+                    "the file is not UTF-8 text (an invalid byte at offset {}): save it as UTF-8",
+                    e.valid_up_to()
+                )))),
+            }
         }
         "csv" => {
             let reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_path(path)?;
             let rows = reader.into_records().enumerate().map(|(i, record)| {
                 let row = i + 1;
-                let record =
-                    record.map_err(|e| FileProblem { row: Some(row), column: None, message: e.to_string() })?;
+                let record = record.map_err(|e| {
+                    let message = match e.kind() {
+                        csv::ErrorKind::Utf8 { .. } => "the row is not UTF-8 text (Excel's plain \"CSV\" saves GBK): \
+                                                        save the file as \"CSV UTF-8\""
+                            .to_owned(),
+                        _ => e.to_string(),
+                    };
+                    FileProblem { row: Some(row), column: None, message }
+                })?;
                 if record.len() > MAX_COLUMNS {
                     return Err(too_many_columns(row));
                 }
@@ -673,19 +686,22 @@ fn read_table(rows: impl Iterator<Item = TableRow>) -> Result<Parsed, Vec<FilePr
         }
         for name in ["amount_aided", "value"] {
             if let Some(text) = get(name) {
-                match text.replace([',', '，'], "").parse::<f64>() {
-                    Ok(value) => {
+                match text.replace([',', '，'], "").parse::<f64>().ok().filter(|v| v.is_finite()) {
+                    Some(value) => {
                         let qualifier =
                             get(&format!("{name}_q")).unwrap_or_else(|| "EXACT".into()).to_ascii_uppercase();
                         figure.insert(name.into(), json!({ "value": value, "qualifier": qualifier }));
                     }
-                    Err(_) => bad(name, format!("{text:?} is not a number")),
+                    None => bad(name, format!("{text:?} is not a number")),
                 }
             }
         }
         for (name, is_int) in [("reported_rate", false), ("areas", true)] {
             if let Some(text) = get(name) {
-                match (text.parse::<f64>(), is_int) {
+                match (
+                    text.parse::<f64>().map_err(|_| ()).and_then(|v| if v.is_finite() { Ok(v) } else { Err(()) }),
+                    is_int,
+                ) {
                     (Ok(v), false) => {
                         figure.insert(name.into(), json!(v));
                     }

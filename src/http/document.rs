@@ -11,7 +11,9 @@
 
 use std::collections::HashMap;
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
+use async_graphql::parser::types::{
+    Directive, DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
+};
 use async_graphql::{Name, Positioned};
 use async_graphql_value::Value;
 
@@ -296,6 +298,9 @@ fn set_cost(set: &SelectionSet, fragments: &HashMap<&str, Cost>, limits: &Docume
         cost.nodes = cost.nodes.saturating_add(1).saturating_add(directive_nodes);
         let inner = match &selection.node {
             Selection::Field(field) => {
+                if field.node.name.node == "__typename" {
+                    typename_directives(directives)?;
+                }
                 let arguments =
                     field.node.arguments.iter().map(|(_, v)| value_nodes(&v.node)).fold(0, usize::saturating_add);
                 let sub = set_cost(&field.node.selection_set.node, fragments, limits)?;
@@ -313,6 +318,29 @@ fn set_cost(set: &SelectionSet, fragments: &HashMap<&str, Cost>, limits: &Docume
         cost.depth = cost.depth.max(inner.depth);
     }
     Ok(cost)
+}
+
+/// async-graphql's validation does not look at the directives of `__typename`: an unknown
+/// directive, or `@skip` without its argument, ran as if it were not there. They are checked
+/// here: only `@skip(if:)` and `@include(if:)`, given a Boolean or a variable.
+fn typename_directives(directives: &[Positioned<Directive>]) -> Result<(), Refusal> {
+    for directive in directives {
+        let name = directive.node.name.node.as_str();
+        if name != "skip" && name != "include" {
+            return Err(Refusal::new("GRAPHQL_VALIDATION_FAILED", format!("Unknown directive \"{name}\"")));
+        }
+        let well_formed = matches!(
+            directive.node.arguments.as_slice(),
+            [(argument, value)] if argument.node == "if" && matches!(value.node, Value::Boolean(_) | Value::Variable(_))
+        );
+        if !well_formed {
+            return Err(Refusal::new(
+                "GRAPHQL_VALIDATION_FAILED",
+                format!("@{name} takes exactly one argument, if: Boolean!"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A literal value's size: one, plus its items or fields.
@@ -444,6 +472,15 @@ mod tests {
         );
         let refusal = check(&roots).unwrap_err();
         assert_eq!(refusal.code, "QUERY_TOO_LARGE");
+        for bad in [
+            "{ __typename @foo }",
+            "{ __typename @skip }",
+            "{ __typename @skip(if: 3) }",
+            "{ __typename @include(if: true, x: 1) }",
+        ] {
+            assert_eq!(check(bad).unwrap_err().code, "GRAPHQL_VALIDATION_FAILED", "{bad}");
+        }
+        assert!(check("query($v: Boolean!) { __typename @skip(if: $v) a: __typename @include(if: true) }").is_ok());
         let directives = format!("{{ regions {}{{ name }} }}", "@skip(if: false) ".repeat(50));
         assert!(check(&directives).unwrap_err().message.contains("directives"));
         let values = format!("{{ regions(codes: [{}]) {{ name }} }}", vec!["\"1\""; 10_000].join(","));

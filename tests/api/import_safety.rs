@@ -22,6 +22,7 @@ on_both_backends!(
     a_workbook_that_inflates_past_its_limit_is_refused_before_inflating,
     malformed_cell_references_are_refused_not_a_crash,
     a_column_named_twice_is_refused,
+    unreadable_text_and_numbers_are_named,
 );
 
 async fn reports(app: &TestApp) -> i64 {
@@ -244,4 +245,45 @@ async fn a_column_named_twice_is_refused(app: TestApp) {
     let problems = import(&app.services, &file.0).await.unwrap().expect_err("refused");
     assert_eq!(rendered(&problems), [format!("row 1, column {} (report_key): this column appears twice", columns + 1)]);
     assert_eq!(reports(&app).await, before);
+}
+
+/// Text that is not UTF-8 (a CSV saved by Excel in GBK, a JSON file in GBK), numbers that are
+/// not finite and texts past the length bound: each refused with a message a person can act
+/// on, at its row and column where it has one, and nothing written.
+async fn unreadable_text_and_numbers_are_named(app: TestApp) {
+    let before = reports(&app).await;
+    // "梨园" in GBK.
+    let gbk = [0xC0u8, 0xE6, 0xD4, 0xB0];
+    let mut csv = format!("{HEADER}\n{}\n", row("gbk", "x")).into_bytes();
+    csv.extend(row("gbk-two", "").as_bytes());
+    csv.extend(gbk);
+    let file = TempFile::new("gbk", "csv", &csv);
+    let problems = rendered(&import(&app.services, &file.0).await.unwrap().expect_err("refused"));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(problems[0].starts_with("row 3") && problems[0].contains("CSV UTF-8"), "{problems:?}");
+
+    let mut json = b"{\"key\": \"gbk\", \"title\": \"".to_vec();
+    json.extend(gbk);
+    json.extend(b"\"}");
+    let file = TempFile::new("gbk", "json", &json);
+    let problems = rendered(&import(&app.services, &file.0).await.unwrap().expect_err("refused"));
+    assert!(
+        problems.len() == 1 && problems[0].contains("not UTF-8") && problems[0].contains("offset 25"),
+        "{problems:?}"
+    );
+
+    for (value, column) in [("NaN", "amount_aided"), ("inf", "amount_aided"), ("NaN", "reported_rate")] {
+        let header = format!("{HEADER},{column}");
+        let csv = format!("{header}\n{},{value}", row("not-finite", "ok"));
+        let file = TempFile::new("nan", "csv", csv.as_bytes());
+        let problems = rendered(&import(&app.services, &file.0).await.unwrap().expect_err("refused"));
+        assert_eq!(problems, [format!("row 2, column {column}: {value:?} is not a number")]);
+    }
+
+    let long = "妇".repeat(fulian_graph::domain::text::MAX_CHARS + 1);
+    let csv = [HEADER.to_owned(), row("long", "ok"), row("longer", &long)].join("\n");
+    let file = TempFile::new("long", "csv", csv.as_bytes());
+    let problems = rendered(&import(&app.services, &file.0).await.unwrap().expect_err("refused"));
+    assert_eq!(problems, ["row 3, column excerpt: is 20001 characters long; at most 20000 are stored"]);
+    assert_eq!(reports(&app).await, before, "nothing was written");
 }
