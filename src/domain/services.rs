@@ -740,6 +740,26 @@ impl Services {
         Ok(store::figure_lists::metric_figures_of(&self.store, reports).await?)
     }
 
+    /// A page of figures of every kind matching a checked filter.
+    pub async fn any_figures(
+        &self,
+        filter: &store::figure_lists::AnyFigureFilter,
+        page: &PageRequest<(i64, i64)>,
+        with_total: bool,
+    ) -> AppResult<(Page<store::figure_lists::AnyFigureRow>, i64)> {
+        let total = if with_total { store::figure_lists::count_any_figures(&self.store, filter).await? } else { 0 };
+        Ok((store::figure_lists::any_figures(&self.store, filter, page).await?, total))
+    }
+
+    /// The figure of this kind and row, if it exists.
+    pub async fn figure(
+        &self,
+        kind: store::figure_lists::FigureKind,
+        id: i64,
+    ) -> AppResult<Option<store::figure_lists::AnyFigureRow>> {
+        Ok(store::figure_lists::figures_by_ids(&self.store, kind, &[id]).await?.into_iter().next())
+    }
+
     /// The catalog entry of a metric; `BAD_USER_INPUT` if unknown.
     pub async fn metric(&self, code: &str) -> AppResult<Metric> {
         self.metrics()

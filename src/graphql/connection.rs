@@ -3,7 +3,7 @@
 use async_graphql::{Context, SimpleObject};
 
 use super::audit::AuditEntryNode;
-use super::figure::{CaseStatisticNode, JobFairNode};
+use super::figure::{CaseStatisticNode, Figure, JobFairNode};
 use super::ids::CursorKey;
 use super::library::{LibraryNode, ResourceNode};
 use super::organization::OrganizationNode;
@@ -77,6 +77,7 @@ connection_types!(RegionConnection, RegionEdge, RegionNode, "regions");
 connection_types!(OrganizationConnection, OrganizationEdge, OrganizationNode, "organizations");
 connection_types!(ReportConnection, ReportEdge, ReportNode, "reports");
 connection_types!(JobFairConnection, JobFairEdge, JobFairNode, "job fairs");
+connection_types!(FigureConnection, FigureEdge, Figure, "figures of every kind");
 connection_types!(CaseStatisticConnection, CaseStatisticEdge, CaseStatisticNode, "case statistics");
 connection_types!(ResourceLibraryConnection, ResourceLibraryEdge, LibraryNode, "resource libraries");
 connection_types!(ResourceConnection, ResourceEdge, ResourceNode, "resources");

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 
 use super::alliance::AllianceNode;
-use super::connection::{CaseStatisticConnection, JobFairConnection, wants_total};
+use super::connection::{CaseStatisticConnection, FigureConnection, JobFairConnection, wants_total};
 use super::ids::{self, NodeId};
 use super::loaders::{AllianceById, Loaders, OrganizationById, RegionByCode, ReportById};
 use super::organization::OrganizationNode;
@@ -14,7 +14,9 @@ use crate::domain::figures::{CaseCategory, FairMode};
 use crate::domain::model::Qualifier;
 use crate::domain::query::PageRequest;
 use crate::domain::{Services, page_size};
-use crate::store::figure_lists::{CaseStatisticRow, FigureFilter, JobFairRow};
+use crate::store::figure_lists::{
+    AnyFigureFilter, AnyFigureRow, CaseStatisticRow, FigureFilter, FigureKind, JobFairRow,
+};
 
 /// A number as a report states it, with how exact the statement is.
 #[derive(SimpleObject)]
@@ -38,6 +40,11 @@ pub struct JobFairNode(pub JobFairRow);
 /// A job fair, or a reported total over a series of fairs (`isSeries`, with `fairs`).
 #[Object(name = "JobFair")]
 impl JobFairNode {
+    /// Global ID of this figure (a figure of a later revision of its report is another figure).
+    pub(crate) async fn id(&self) -> ID {
+        NodeId::Figure(FigureKind::JobFair, self.0.id).encode()
+    }
+
     /// Whether this is a reported series total rather than one fair.
     async fn is_series(&self) -> bool {
         self.0.is_series
@@ -64,8 +71,8 @@ impl JobFairNode {
     }
 
     /// How the period was determined.
-    async fn period_note(&self) -> Option<&str> {
-        self.0.period_note.as_deref()
+    async fn period_note(&self) -> Option<String> {
+        self.0.period_note.clone()
     }
 
     /// The region the figure is about (null for an alliance's own figure).
@@ -122,8 +129,8 @@ impl JobFairNode {
     }
 
     /// Remarks recorded with the figure (units, judgement calls).
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    async fn note(&self) -> Option<String> {
+        self.0.note.clone()
     }
 
     /// The report the figure comes from.
@@ -132,8 +139,8 @@ impl JobFairNode {
     }
 
     /// The report's passage that states the figure, verbatim.
-    async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+    async fn excerpt(&self) -> String {
+        self.0.excerpt.clone()
     }
 }
 
@@ -143,6 +150,17 @@ pub struct CaseStatisticNode(pub CaseStatisticRow);
 /// Cases of one category in one region (or organization) over one period.
 #[Object(name = "CaseStatistic")]
 impl CaseStatisticNode {
+    /// Global ID of this figure (a figure of a later revision of its report is another figure).
+    pub(crate) async fn id(&self) -> ID {
+        NodeId::Figure(FigureKind::CaseStatistic, self.0.id).encode()
+    }
+
+    /// Always null: case statistics are about a region or an organization, never an alliance
+    /// as a whole.
+    async fn alliance(&self) -> Option<AllianceNode> {
+        None
+    }
+
     /// What kind of cases.
     async fn category(&self) -> Option<CaseCategory> {
         self.0.category.parse().ok()
@@ -159,8 +177,8 @@ impl CaseStatisticNode {
     }
 
     /// How the period was determined.
-    async fn period_note(&self) -> Option<&str> {
-        self.0.period_note.as_deref()
+    async fn period_note(&self) -> Option<String> {
+        self.0.period_note.clone()
     }
 
     /// Whether this is a total over several years.
@@ -205,8 +223,8 @@ impl CaseStatisticNode {
     }
 
     /// Remarks recorded with the figure.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    async fn note(&self) -> Option<String> {
+        self.0.note.clone()
     }
 
     /// The report the figure comes from.
@@ -215,8 +233,8 @@ impl CaseStatisticNode {
     }
 
     /// The report's passage that states the figure, verbatim.
-    async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+    async fn excerpt(&self) -> String {
+        self.0.excerpt.clone()
     }
 }
 
@@ -335,6 +353,41 @@ pub struct OrganizationCountNode(pub crate::store::figure_lists::OrganizationCou
 /// A count of organizations a report states ("609个妇女之家"); a subset names its total in `partOf`.
 #[Object(name = "OrganizationCount")]
 impl OrganizationCountNode {
+    /// Global ID of this figure (a figure of a later revision of its report is another figure).
+    pub(crate) async fn id(&self) -> ID {
+        NodeId::Figure(FigureKind::OrganizationCount, self.0.id).encode()
+    }
+
+    /// First day of the period the figure covers.
+    async fn period_start(&self) -> Option<Date> {
+        self.0.period_start.map(Date)
+    }
+
+    /// Last day of the period the figure covers.
+    async fn period_end(&self) -> Option<Date> {
+        self.0.period_end.map(Date)
+    }
+
+    /// How the period was determined.
+    async fn period_note(&self) -> Option<String> {
+        self.0.period_note.clone()
+    }
+
+    /// The alliance, for a figure about an alliance as a whole.
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<AllianceNode>> {
+        alliance_of(ctx, self.0.alliance_id).await
+    }
+
+    /// The organization, for a figure about one organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        organization_of(ctx, self.0.organization_id).await
+    }
+
+    /// The report (revision) the figure comes from.
+    async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+    }
+
     /// The report's own term for what is counted.
     async fn label(&self) -> &str {
         &self.0.label
@@ -372,13 +425,13 @@ impl OrganizationCountNode {
     }
 
     /// Remarks recorded with the figure.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    async fn note(&self) -> Option<String> {
+        self.0.note.clone()
     }
 
     /// The report's passage that states it, verbatim.
-    async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+    async fn excerpt(&self) -> String {
+        self.0.excerpt.clone()
     }
 }
 
@@ -388,6 +441,31 @@ pub struct PlanIndicatorNode(pub crate::store::figure_lists::PlanIndicatorRow);
 /// A development plan's monitoring indicators: how many, and how many were met.
 #[Object(name = "PlanIndicator")]
 impl PlanIndicatorNode {
+    /// Global ID of this figure (a figure of a later revision of its report is another figure).
+    pub(crate) async fn id(&self) -> ID {
+        NodeId::Figure(FigureKind::PlanIndicator, self.0.id).encode()
+    }
+
+    /// How the period was determined.
+    async fn period_note(&self) -> Option<String> {
+        self.0.period_note.clone()
+    }
+
+    /// The alliance, for a figure about an alliance as a whole.
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<AllianceNode>> {
+        alliance_of(ctx, self.0.alliance_id).await
+    }
+
+    /// The organization, for a figure about one organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        organization_of(ctx, self.0.organization_id).await
+    }
+
+    /// The report (revision) the figure comes from.
+    async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+    }
+
     /// The plan's name as written.
     async fn plan(&self) -> &str {
         &self.0.plan
@@ -425,13 +503,13 @@ impl PlanIndicatorNode {
     }
 
     /// Remarks recorded with the figure.
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    async fn note(&self) -> Option<String> {
+        self.0.note.clone()
     }
 
     /// The report's passage that states it, verbatim.
-    async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+    async fn excerpt(&self) -> String {
+        self.0.excerpt.clone()
     }
 }
 
@@ -441,6 +519,31 @@ pub struct MetricFigureNode(pub crate::store::figure_lists::MetricFigureRow);
 /// A catalog metric's value as a report states it.
 #[Object(name = "MetricFigure")]
 impl MetricFigureNode {
+    /// Global ID of this figure (a figure of a later revision of its report is another figure).
+    pub(crate) async fn id(&self) -> ID {
+        NodeId::Figure(FigureKind::Metric, self.0.id).encode()
+    }
+
+    /// How the period was determined.
+    async fn period_note(&self) -> Option<String> {
+        self.0.period_note.clone()
+    }
+
+    /// The alliance, for a figure about an alliance as a whole.
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<AllianceNode>> {
+        alliance_of(ctx, self.0.alliance_id).await
+    }
+
+    /// The organization, for a figure about one organization.
+    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<OrganizationNode>> {
+        organization_of(ctx, self.0.organization_id).await
+    }
+
+    /// The report (revision) the figure comes from.
+    async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
+        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+    }
+
     /// The metric's code (see `metrics` for its unit and nature).
     async fn metric(&self) -> &str {
         &self.0.metric
@@ -483,12 +586,188 @@ impl MetricFigureNode {
     }
 
     /// Remarks recorded with the figure (units, judgement calls).
-    async fn note(&self) -> Option<&str> {
-        self.0.note.as_deref()
+    async fn note(&self) -> Option<String> {
+        self.0.note.clone()
     }
 
     /// The report's passage that states it, verbatim.
-    async fn excerpt(&self) -> &str {
-        &self.0.excerpt
+    async fn excerpt(&self) -> String {
+        self.0.excerpt.clone()
+    }
+}
+
+async fn alliance_of(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<AllianceNode>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx.data::<Loaders>()?.one(AllianceById(id)).await?.map(AllianceNode))
+}
+
+async fn organization_of(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<OrganizationNode>> {
+    let Some(id) = id else { return Ok(None) };
+    Ok(ctx.data::<Loaders>()?.one(OrganizationById(id)).await?.map(OrganizationNode))
+}
+
+/// A statement of a report with a number in it, of any kind: what every figure has.
+// (Two fields of one type are spelled differently: clippy's `duplicated_attributes` reads two
+// equal `ty = "…"` as one attribute given twice.)
+#[derive(async_graphql::Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Global ID of the figure (for `node`)."))]
+#[graphql(field(name = "report", ty = "Option<ReportNode>", desc = "The report (revision) the figure comes from."))]
+#[graphql(field(
+    name = "region",
+    ty = "Option<RegionNode>",
+    desc = "The region the figure is about, if it is about a region or one of its organizations."
+))]
+#[graphql(field(
+    name = "alliance",
+    ty = "Option<AllianceNode>",
+    desc = "The alliance, for a figure about an alliance as a whole."
+))]
+#[graphql(field(
+    name = "organization",
+    ty = "Option<OrganizationNode>",
+    desc = "The organization, for a figure about one organization."
+))]
+#[graphql(field(
+    name = "period_start",
+    ty = "Option<Date>",
+    desc = "First day of the period (null when the report gives none, as for \"累计\")."
+))]
+#[graphql(field(name = "period_end", ty = "std::option::Option<Date>", desc = "Last day of the period."))]
+#[graphql(field(name = "period_note", ty = "Option<String>", desc = "How the period was determined."))]
+#[graphql(field(name = "note", ty = "std::option::Option<String>", desc = "Remarks recorded with the figure."))]
+#[graphql(field(name = "excerpt", ty = "String", desc = "The report's passage that states the figure, verbatim."))]
+pub enum Figure {
+    /// A job fair or series total.
+    JobFair(JobFairNode),
+    /// A case statistic.
+    CaseStatistic(CaseStatisticNode),
+    /// An organization count.
+    OrganizationCount(OrganizationCountNode),
+    /// A plan indicator.
+    PlanIndicator(PlanIndicatorNode),
+    /// A catalog metric's value.
+    MetricFigure(MetricFigureNode),
+}
+
+impl From<AnyFigureRow> for Figure {
+    fn from(row: AnyFigureRow) -> Self {
+        match row {
+            AnyFigureRow::JobFair(r) => Self::JobFair(JobFairNode(r)),
+            AnyFigureRow::CaseStatistic(r) => Self::CaseStatistic(CaseStatisticNode(r)),
+            AnyFigureRow::OrganizationCount(r) => Self::OrganizationCount(OrganizationCountNode(r)),
+            AnyFigureRow::PlanIndicator(r) => Self::PlanIndicator(PlanIndicatorNode(r)),
+            AnyFigureRow::Metric(r) => Self::MetricFigure(MetricFigureNode(r)),
+        }
+    }
+}
+
+/// The kind of a figure (its type), for filtering `figures`.
+#[derive(async_graphql::Enum, Clone, Copy, PartialEq, Eq)]
+pub enum FigureType {
+    /// `JobFair`.
+    JobFair,
+    /// `CaseStatistic`.
+    CaseStatistic,
+    /// `OrganizationCount`.
+    OrganizationCount,
+    /// `PlanIndicator`.
+    PlanIndicator,
+    /// `MetricFigure`.
+    MetricFigure,
+}
+
+impl From<FigureType> for FigureKind {
+    fn from(t: FigureType) -> Self {
+        match t {
+            FigureType::JobFair => Self::JobFair,
+            FigureType::CaseStatistic => Self::CaseStatistic,
+            FigureType::OrganizationCount => Self::OrganizationCount,
+            FigureType::PlanIndicator => Self::PlanIndicator,
+            FigureType::MetricFigure => Self::Metric,
+        }
+    }
+}
+
+/// Which figures `figures` lists.
+#[derive(InputObject, Default)]
+pub struct FigureFilterInput {
+    /// Only these kinds (all when omitted).
+    pub types: Option<Vec<FigureType>>,
+    /// Only figures of the region with this code…
+    pub region: Option<String>,
+    /// …or of it and every region below it.
+    #[graphql(default = false)]
+    pub include_descendants: bool,
+    /// Only figures of this alliance as a whole (slug).
+    pub alliance: Option<String>,
+    /// Only figures of this report revision (ID); then superseded revisions' figures too.
+    pub report: Option<ID>,
+    /// Only values of this catalog metric (then only `MetricFigure`s).
+    pub metric: Option<String>,
+    /// Only figures whose whole period lies on or after this day…
+    pub from: Option<Date>,
+    /// …and on or before this day.
+    pub to: Option<Date>,
+}
+
+/// The root list of figures of every kind.
+#[derive(Default)]
+pub struct AnyFigureQuery;
+
+#[Object]
+impl AnyFigureQuery {
+    /// Every figure the reports state, of every kind, each with its report, scope, period and
+    /// excerpt: by kind (job fairs, case statistics, organization counts, plan indicators,
+    /// metric values), then in the order they were stored. Current report revisions only,
+    /// unless `filter.report` names a revision.
+    #[graphql(complexity = "crate::graphql::page_cost(first, child_complexity)")]
+    async fn figures(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which figures to list; all when omitted.")] filter: Option<FigureFilterInput>,
+        #[graphql(desc = "Page size, 0 to 100 (default 20).")] first: Option<i32>,
+        #[graphql(desc = "Cursor of the item after which the page starts.")] after: Option<String>,
+    ) -> Result<FigureConnection> {
+        let services = ctx.data::<Services>()?;
+        let page =
+            PageRequest { first: page_size(first, "first")?, after: ids::after::<(i64, i64)>(after.as_deref())? };
+        let f = filter.unwrap_or_default();
+        let alliance_id = match &f.alliance {
+            Some(slug) => Some(services.alliance(slug).await?.id),
+            None => None,
+        };
+        if let Some(metric) = &f.metric
+            && !services.metrics().await?.iter().any(|m| m.code == *metric)
+        {
+            let message = format!("{metric:?} is not in the metric catalog");
+            return Err(crate::error::AppError::bad_input("filter.metric", message).into());
+        }
+        let filter = AnyFigureFilter {
+            shared: FigureFilter {
+                region: f.region,
+                include_descendants: f.include_descendants,
+                alliance_id,
+                report_id: f.report.map(|id| NodeId::report(&id, "filter.report")).transpose()?,
+                from: f.from.map(|d| d.0),
+                to: f.to.map(|d| d.0),
+                category: None,
+                include_superseded: false,
+            },
+            kinds: f.types.unwrap_or_default().into_iter().map(FigureKind::from).collect(),
+            metric: f.metric,
+        };
+        services.check_figure_filter(&filter.shared, "filter").await?;
+        let (items, total) = services.any_figures(&filter, &page, wants_total(ctx)).await?;
+        Ok(FigureConnection::new(items, page.after.is_some(), total, figure_key, Figure::from))
+    }
+}
+
+fn figure_key(row: &AnyFigureRow) -> (i64, i64) {
+    match row {
+        AnyFigureRow::JobFair(r) => (FigureKind::JobFair.rank(), r.id),
+        AnyFigureRow::CaseStatistic(r) => (FigureKind::CaseStatistic.rank(), r.id),
+        AnyFigureRow::OrganizationCount(r) => (FigureKind::OrganizationCount.rank(), r.id),
+        AnyFigureRow::PlanIndicator(r) => (FigureKind::PlanIndicator.rank(), r.id),
+        AnyFigureRow::Metric(r) => (FigureKind::Metric.rank(), r.id),
     }
 }

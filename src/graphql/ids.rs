@@ -5,6 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::{AppError, AppResult};
+use crate::store::figure_lists::FigureKind;
 
 /// What a global ID points at.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -16,6 +17,19 @@ pub enum NodeId {
     Report(i64),
     ResourceLibrary(i64),
     Resource(i64),
+    /// A figure: its kind and its row (a figure of a new report revision is a new figure).
+    Figure(FigureKind, i64),
+}
+
+/// The type name a figure kind's IDs carry.
+fn figure_type(kind: FigureKind) -> &'static str {
+    match kind {
+        FigureKind::JobFair => "JobFair",
+        FigureKind::CaseStatistic => "CaseStatistic",
+        FigureKind::OrganizationCount => "OrganizationCount",
+        FigureKind::PlanIndicator => "PlanIndicator",
+        FigureKind::Metric => "MetricFigure",
+    }
 }
 
 impl NodeId {
@@ -29,6 +43,7 @@ impl NodeId {
             Self::Report(id) => format!("Report:{id}"),
             Self::ResourceLibrary(id) => format!("ResourceLibrary:{id}"),
             Self::Resource(id) => format!("Resource:{id}"),
+            Self::Figure(kind, id) => format!("{}:{id}", figure_type(*kind)),
         };
         ID(URL_SAFE_NO_PAD.encode(plain))
     }
@@ -49,7 +64,10 @@ impl NodeId {
             "Report" => Ok(Self::Report(number()?)),
             "ResourceLibrary" => Ok(Self::ResourceLibrary(number()?)),
             "Resource" => Ok(Self::Resource(number()?)),
-            _ => Err(malformed()),
+            _ => match FigureKind::ALL.into_iter().find(|k| figure_type(*k) == kind) {
+                Some(figure) => Ok(Self::Figure(figure, number()?)),
+                None => Err(malformed()),
+            },
         }
     }
 
@@ -107,6 +125,17 @@ impl CursorKey for String {
     }
 }
 
+impl CursorKey for (i64, i64) {
+    fn to_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("p:{}:{}", self.0, self.1))
+    }
+    fn from_cursor(text: &str) -> Option<Self> {
+        let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
+        let (a, b) = plain.strip_prefix("p:")?.split_once(':')?;
+        Some((a.parse().ok()?, b.parse().ok()?))
+    }
+}
+
 /// Reads an `after` argument; `BAD_USER_INPUT` if it is not a cursor of this list.
 pub fn after<K: CursorKey>(after: Option<&str>) -> AppResult<Option<K>> {
     after
@@ -123,7 +152,13 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_reject_foreign_text() {
-        for id in [NodeId::Region("110112-liyuan".into()), NodeId::Organization(42), NodeId::Report(7)] {
+        for id in [
+            NodeId::Region("110112-liyuan".into()),
+            NodeId::Organization(42),
+            NodeId::Report(7),
+            NodeId::Figure(FigureKind::Metric, 3),
+            NodeId::Figure(FigureKind::CaseStatistic, 3),
+        ] {
             assert_eq!(NodeId::decode(&id.encode(), "id").unwrap(), id);
         }
         for bad in [
@@ -144,6 +179,8 @@ mod tests {
     fn cursors_are_typed() {
         assert_eq!(i64::from_cursor(&17i64.to_cursor()), Some(17));
         assert_eq!(i64::from_cursor(&"17".to_owned().to_cursor()), None);
+        assert_eq!(<(i64, i64)>::from_cursor(&(2, 17).to_cursor()), Some((2, 17)));
+        assert_eq!(<(i64, i64)>::from_cursor(&17i64.to_cursor()), None);
         assert_eq!(String::from_cursor(&"110112".to_owned().to_cursor()).as_deref(), Some("110112"));
     }
 }

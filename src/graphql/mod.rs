@@ -49,6 +49,16 @@ pub enum Node {
     ResourceLibrary(library::LibraryNode),
     /// A resource (only one the caller may read; contact details masked as in `resources`).
     Resource(library::ResourceNode),
+    /// A job fair or series total.
+    JobFair(figure::JobFairNode),
+    /// A case statistic.
+    CaseStatistic(figure::CaseStatisticNode),
+    /// An organization count.
+    OrganizationCount(figure::OrganizationCountNode),
+    /// A plan indicator.
+    PlanIndicator(figure::PlanIndicatorNode),
+    /// A catalog metric's value.
+    MetricFigure(figure::MetricFigureNode),
 }
 
 /// Root field `node`.
@@ -81,6 +91,16 @@ impl NodeQuery {
                     Err(other) => return Err(other.into()),
                 }
             }
+            NodeId::Figure(kind, id) => {
+                let services = ctx.data::<crate::domain::Services>()?;
+                services.figure(kind, id).await?.map(|row| match figure::Figure::from(row) {
+                    figure::Figure::JobFair(f) => Node::JobFair(f),
+                    figure::Figure::CaseStatistic(f) => Node::CaseStatistic(f),
+                    figure::Figure::OrganizationCount(f) => Node::OrganizationCount(f),
+                    figure::Figure::PlanIndicator(f) => Node::PlanIndicator(f),
+                    figure::Figure::MetricFigure(f) => Node::MetricFigure(f),
+                })
+            }
             NodeId::Resource(id) => {
                 let services = ctx.data::<crate::domain::Services>()?;
                 let filter = crate::domain::ResourceFilter { id: Some(id), ..Default::default() };
@@ -104,6 +124,7 @@ pub struct Query(
     AuditQuery,
     dashboard::DashboardQuery,
     figure::FigureQuery,
+    figure::AnyFigureQuery,
     library::LibraryQuery,
     federation::EntityQuery,
 );
@@ -116,6 +137,7 @@ pub struct Mutation(OrganizationMutation, submission::SubmissionMutation, librar
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
     Schema::build(Query::default(), Mutation::default(), live::Subscription)
         .register_output_type::<Node>()
+        .register_output_type::<figure::Figure>()
         .enable_federation()
 }
 

@@ -29,6 +29,13 @@ pub struct FigureFilter {
 
 fn filtered(store: &Store, select: &str, table: &str, filter: &FigureFilter) -> Sql {
     let mut sql = Sql::new(select);
+    push_filter(&mut sql, table, filter);
+    let _ = store;
+    sql
+}
+
+/// Appends `FROM {table} t JOIN reports p … WHERE …` for the filter.
+fn push_filter(sql: &mut Sql, table: &str, filter: &FigureFilter) {
     sql.push(&format!(" FROM {table} t JOIN reports p ON p.id = t.report_id WHERE 1 = 1"));
     if !filter.include_superseded && filter.report_id.is_none() {
         sql.push(" AND p.superseded_by IS NULL");
@@ -61,8 +68,6 @@ fn filtered(store: &Store, select: &str, table: &str, filter: &FigureFilter) -> 
         let c = sql.arg(category.as_str());
         sql.push(&format!(" AND t.category = {c}"));
     }
-    let _ = store;
-    sql
 }
 
 async fn page<T: super::sql::AnyRow>(
@@ -247,7 +252,10 @@ pub struct OrganizationCountRow {
     pub excerpt: String,
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
+    pub period_note: Option<String>,
     pub region_code: Option<String>,
+    pub alliance_id: Option<i64>,
+    pub organization_id: Option<i64>,
     pub note: Option<String>,
     pub organization_kind: String,
     pub sector: Option<String>,
@@ -265,7 +273,10 @@ pub struct PlanIndicatorRow {
     pub excerpt: String,
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
+    pub period_note: Option<String>,
     pub region_code: Option<String>,
+    pub alliance_id: Option<i64>,
+    pub organization_id: Option<i64>,
     pub note: Option<String>,
     pub plan: String,
     pub areas: Option<i64>,
@@ -283,13 +294,32 @@ pub struct MetricFigureRow {
     pub excerpt: String,
     pub period_start: Option<NaiveDate>,
     pub period_end: Option<NaiveDate>,
+    pub period_note: Option<String>,
     pub region_code: Option<String>,
+    pub alliance_id: Option<i64>,
+    pub organization_id: Option<i64>,
     pub note: Option<String>,
     pub metric: String,
     pub value: f64,
     pub value_q: String,
     pub cumulative: bool,
     pub part_of: Option<i64>,
+}
+
+/// The columns every figure table shares.
+const SHARED: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
+    t.alliance_id, t.organization_id, t.note";
+
+fn organization_count_columns() -> String {
+    format!("{SHARED}, t.organization_kind, t.sector, t.label, t.count, t.count_q, t.part_of")
+}
+
+fn plan_indicator_columns() -> String {
+    format!("{SHARED}, t.plan, t.areas, t.total, t.total_q, t.met, t.met_q")
+}
+
+fn metric_figure_columns() -> String {
+    format!("{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.part_of")
 }
 
 async fn of_reports<T: super::sql::AnyRow>(
@@ -307,36 +337,165 @@ async fn of_reports<T: super::sql::AnyRow>(
 
 /// Organization counts of each given report.
 pub async fn organization_counts_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<OrganizationCountRow>> {
-    of_reports(
-        store,
-        "organization_counts",
-        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.organization_kind, \
-         t.sector, t.label, t.count, t.count_q, t.part_of",
-        reports,
-    )
-    .await
+    of_reports(store, "organization_counts", &organization_count_columns(), reports).await
 }
 
 /// Plan indicators of each given report.
 pub async fn plan_indicators_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<PlanIndicatorRow>> {
-    of_reports(
-        store,
-        "plan_indicators",
-        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.plan, t.areas, \
-         t.total, t.total_q, t.met, t.met_q",
-        reports,
-    )
-    .await
+    of_reports(store, "plan_indicators", &plan_indicator_columns(), reports).await
 }
 
 /// Metric figures of each given report.
 pub async fn metric_figures_of(store: &Store, reports: &[i64]) -> StoreResult<Vec<MetricFigureRow>> {
-    of_reports(
-        store,
-        "metric_figures",
-        "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.region_code, t.note, t.metric, t.value, \
-         t.value_q, t.cumulative, t.part_of",
-        reports,
-    )
-    .await
+    of_reports(store, "metric_figures", &metric_figure_columns(), reports).await
+}
+
+/// The five kinds of figure, each a table; `figures` lists them in this order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FigureKind {
+    JobFair,
+    CaseStatistic,
+    OrganizationCount,
+    PlanIndicator,
+    Metric,
+}
+
+impl FigureKind {
+    pub const ALL: [Self; 5] =
+        [Self::JobFair, Self::CaseStatistic, Self::OrganizationCount, Self::PlanIndicator, Self::Metric];
+
+    fn table(self) -> &'static str {
+        match self {
+            Self::JobFair => "job_fairs",
+            Self::CaseStatistic => "case_statistics",
+            Self::OrganizationCount => "organization_counts",
+            Self::PlanIndicator => "plan_indicators",
+            Self::Metric => "metric_figures",
+        }
+    }
+
+    /// The kind's position in the list order.
+    pub fn rank(self) -> i64 {
+        Self::ALL.iter().position(|k| *k == self).map_or(0, |i| i as i64)
+    }
+
+    pub fn from_rank(rank: i64) -> Option<Self> {
+        usize::try_from(rank).ok().and_then(|i| Self::ALL.get(i)).copied()
+    }
+}
+
+/// A figure of any kind.
+#[derive(Clone, Debug)]
+pub enum AnyFigureRow {
+    JobFair(JobFairRow),
+    CaseStatistic(CaseStatisticRow),
+    OrganizationCount(OrganizationCountRow),
+    PlanIndicator(PlanIndicatorRow),
+    Metric(MetricFigureRow),
+}
+
+/// Which figures of every kind to list: the shared filter, the kinds (all when empty), and a
+/// metric code (then only metric figures of it).
+#[derive(Clone, Debug, Default)]
+pub struct AnyFigureFilter {
+    pub shared: FigureFilter,
+    pub kinds: Vec<FigureKind>,
+    pub metric: Option<String>,
+}
+
+impl AnyFigureFilter {
+    /// The kinds that can match: case statistics have no alliance of their own, and only
+    /// metric figures have a metric.
+    fn kinds(&self) -> Vec<FigureKind> {
+        FigureKind::ALL
+            .into_iter()
+            .filter(|k| self.kinds.is_empty() || self.kinds.contains(k))
+            .filter(|k| self.shared.alliance_id.is_none() || *k != FigureKind::CaseStatistic)
+            .filter(|k| self.metric.is_none() || *k == FigureKind::Metric)
+            .collect()
+    }
+}
+
+/// The union of the kinds' matching `(kind rank, id)`, keyset-bounded by `after`.
+fn keys_statement(filter: &AnyFigureFilter, after: Option<(i64, i64)>, select: &str) -> Option<Sql> {
+    let mut sql = Sql::new(format!("{select} FROM ("));
+    let mut parts = 0;
+    for kind in filter.kinds() {
+        let rank = kind.rank();
+        if after.is_some_and(|(k, _)| rank < k) {
+            continue;
+        }
+        sql.push(if parts == 0 { "SELECT " } else { " UNION ALL SELECT " });
+        sql.push(&format!("CAST({rank} AS BIGINT) AS kind, t.id AS id"));
+        push_filter(&mut sql, kind.table(), &filter.shared);
+        if let Some((_, id)) = after.filter(|(k, _)| *k == rank) {
+            let a = sql.arg(id);
+            sql.push(&format!(" AND t.id > {a}"));
+        }
+        if let Some(metric) = filter.metric.as_deref().filter(|_| kind == FigureKind::Metric) {
+            let m = sql.arg(metric);
+            sql.push(&format!(" AND t.metric = {m}"));
+        }
+        parts += 1;
+    }
+    sql.push(") u");
+    (parts > 0).then_some(sql)
+}
+
+/// A page of figures of every kind, by kind then id.
+pub async fn any_figures(
+    store: &Store,
+    filter: &AnyFigureFilter,
+    page: &PageRequest<(i64, i64)>,
+) -> StoreResult<Page<AnyFigureRow>> {
+    let Some(mut sql) = keys_statement(filter, page.after, "SELECT kind, id") else {
+        return Ok(Page::from_overfetch(Vec::new(), page.first));
+    };
+    let limit = sql.arg(i64::try_from(page.first + 1).unwrap_or(i64::MAX));
+    sql.push(&format!(" ORDER BY kind, id LIMIT {limit}"));
+    let keys: Vec<(i64, i64)> = store.fetch_all(&sql).await?;
+    let mut rows = Vec::with_capacity(keys.len());
+    for kind in FigureKind::ALL {
+        let ids: Vec<i64> = keys.iter().filter(|(k, _)| *k == kind.rank()).map(|(_, id)| *id).collect();
+        if !ids.is_empty() {
+            rows.extend(figures_by_ids(store, kind, &ids).await?);
+        }
+    }
+    Ok(Page::from_overfetch(rows, page.first))
+}
+
+/// How many figures of every kind match.
+pub async fn count_any_figures(store: &Store, filter: &AnyFigureFilter) -> StoreResult<i64> {
+    match keys_statement(filter, None, "SELECT COUNT(*)") {
+        Some(sql) => store.fetch_count(&sql).await,
+        None => Ok(0),
+    }
+}
+
+/// The figures of one kind with these ids, by id (missing ids are skipped).
+pub async fn figures_by_ids(store: &Store, kind: FigureKind, ids: &[i64]) -> StoreResult<Vec<AnyFigureRow>> {
+    let columns = match kind {
+        FigureKind::JobFair => FAIR_COLUMNS.to_owned(),
+        FigureKind::CaseStatistic => CASE_COLUMNS.to_owned(),
+        FigureKind::OrganizationCount => organization_count_columns(),
+        FigureKind::PlanIndicator => plan_indicator_columns(),
+        FigureKind::Metric => metric_figure_columns(),
+    };
+    let mut sql = Sql::new("");
+    let list = store.backend().int_list(sql.next_index());
+    sql.arg(super::dialect::json_list(ids));
+    sql.push(&format!("SELECT {columns} FROM {} t WHERE t.id IN ({list}) ORDER BY t.id", kind.table()));
+    Ok(match kind {
+        FigureKind::JobFair => store.fetch_all(&sql).await?.into_iter().map(AnyFigureRow::JobFair).collect(),
+        FigureKind::CaseStatistic => {
+            store.fetch_all(&sql).await?.into_iter().map(AnyFigureRow::CaseStatistic).collect()
+        }
+        FigureKind::OrganizationCount => {
+            store.fetch_all(&sql).await?.into_iter().map(AnyFigureRow::OrganizationCount).collect()
+        }
+        FigureKind::PlanIndicator => {
+            store.fetch_all(&sql).await?.into_iter().map(AnyFigureRow::PlanIndicator).collect()
+        }
+        FigureKind::Metric => store.fetch_all(&sql).await?.into_iter().map(AnyFigureRow::Metric).collect(),
+    })
 }

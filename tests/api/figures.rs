@@ -16,6 +16,7 @@ on_both_backends!(
     alliance_scope_and_its_own_figures,
     demo_dashboards_answer_from_the_reports,
     of_which_is_a_subset_whatever_the_order,
+    every_figure_is_listed_once_with_its_report_and_scope,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -393,4 +394,123 @@ async fn of_which_is_a_subset_whatever_the_order(app: TestApp) {
         .collect();
     assert_eq!(paths, [0, 1, 2].map(|i| format!("input.figures.organizationCounts[{i}].partOf")), "{body}");
     assert_eq!(report_count(&app).await, before, "nothing was written");
+}
+
+const FIGURE_FIELDS: &str = "__typename id excerpt periodStart periodEnd periodNote note report { id key } \
+    region { code } alliance { slug } organization { id } ... on MetricFigure { metric }";
+
+/// Every page of `figures` with this filter, in order.
+async fn all_figures(app: &TestApp, filter: Value) -> Vec<Value> {
+    let query = format!(
+        "query($f: FigureFilterInput, $after: String) {{ figures(filter: $f, first: 100, after: $after) {{ \
+         totalCount pageInfo {{ hasNextPage endCursor }} edges {{ node {{ {FIGURE_FIELDS} }} }} }} }}"
+    );
+    let (mut out, mut after) = (Vec::new(), Value::Null);
+    loop {
+        let page = app.data(&query, json!({ "f": filter, "after": after })).await["figures"].clone();
+        out.extend(page["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            assert_eq!(page["totalCount"].as_u64().unwrap() as usize, out.len(), "totalCount counts the pages' items");
+            return out;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// The root `figures` list holds every figure exactly once, the same figures that the
+/// per-report lists and the per-kind lists hold, each with an ID `node` resolves, its report
+/// and what it is about; its filters keep exactly the figures they describe.
+async fn every_figure_is_listed_once_with_its_report_and_scope(app: TestApp) {
+    use std::collections::BTreeSet;
+    let figures = all_figures(&app, json!({})).await;
+    let ids: BTreeSet<String> = figures.iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(ids.len(), figures.len(), "no figure listed twice");
+    assert!(figures.len() > 200, "the demo dataset's figures: {}", figures.len());
+
+    // The same figures, gathered the other ways: each report's lists, and the per-kind lists.
+    let mut expected = BTreeSet::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .data(
+                "query($after: String) { reports(first: 100, after: $after) { pageInfo { hasNextPage endCursor } \
+                 edges { node { id organizationCounts { id } planIndicators { id } metricFigures { id } } } } }",
+                json!({ "after": after }),
+            )
+            .await["reports"]
+            .clone();
+        for edge in page["edges"].as_array().unwrap() {
+            for list in ["organizationCounts", "planIndicators", "metricFigures"] {
+                expected.extend(
+                    edge["node"][list].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap().to_owned()),
+                );
+            }
+        }
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    for list in ["jobFairs", "caseStatistics"] {
+        let page = app.data(&format!("{{ {list}(first: 100) {{ edges {{ node {{ id }} }} }} }}"), json!({})).await;
+        expected.extend(
+            page[list]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    assert_eq!(ids, expected);
+
+    for figure in &figures {
+        // Every figure says what it is about and where it comes from.
+        let about = ["region", "alliance", "organization"].iter().filter(|k| !figure[**k].is_null()).count();
+        assert!(about >= 1, "a figure about nothing: {figure}");
+        assert!(!figure["report"].is_null() && !figure["excerpt"].as_str().unwrap().is_empty(), "{figure}");
+    }
+    // Figures about an alliance as a whole say so (they had neither region nor alliance).
+    let alliance_figures: Vec<&Value> = figures.iter().filter(|f| !f["alliance"].is_null()).collect();
+    assert!(alliance_figures.len() >= 5, "{}", alliance_figures.len());
+
+    // node(id) gives back the same figure, of the same type.
+    for figure in figures.iter().step_by(17).chain(alliance_figures.iter().copied()) {
+        let node = app
+            .data(
+                &format!("query($id: ID!) {{ node(id: $id) {{ ... on Figure {{ {FIGURE_FIELDS} }} }} }}"),
+                json!({ "id": figure["id"] }),
+            )
+            .await["node"]
+            .clone();
+        assert_eq!(&node, figure);
+    }
+
+    // Filters keep exactly the figures they describe (checked against the unfiltered list).
+    let keep = |pred: &dyn Fn(&Value) -> bool| -> BTreeSet<String> {
+        figures.iter().filter(|f| pred(f)).map(|f| f["id"].as_str().unwrap().to_owned()).collect()
+    };
+    let ids_of =
+        |list: Vec<Value>| -> BTreeSet<String> { list.iter().map(|f| f["id"].as_str().unwrap().to_owned()).collect() };
+    let tongwulang = ids_of(all_figures(&app, json!({ "alliance": "tongwulang" })).await);
+    assert_eq!(tongwulang, keep(&|f| f["alliance"]["slug"] == "tongwulang"));
+    assert!(!tongwulang.is_empty());
+    let tongzhou = ids_of(all_figures(&app, json!({ "region": "110112", "includeDescendants": true })).await);
+    assert_eq!(tongzhou, keep(&|f| f["region"]["code"].as_str().is_some_and(|c| c.starts_with("110112"))));
+    let metric = ids_of(all_figures(&app, json!({ "metric": "events_held" })).await);
+    assert_eq!(metric, keep(&|f| f["metric"] == "events_held"));
+    let types = ids_of(all_figures(&app, json!({ "types": ["JOB_FAIR", "PLAN_INDICATOR"] })).await);
+    assert_eq!(types, keep(&|f| f["__typename"] == "JobFair" || f["__typename"] == "PlanIndicator"));
+    let window = ids_of(all_figures(&app, json!({ "from": "2023-01-01", "to": "2023-12-31" })).await);
+    let inside = |f: &Value| {
+        let (start, end) = (
+            f["periodStart"].as_str().or(f["periodEnd"].as_str()),
+            f["periodEnd"].as_str().or(f["periodStart"].as_str()),
+        );
+        start.is_some_and(|s| s >= "2023-01-01") && end.is_some_and(|e| e <= "2023-12-31")
+    };
+    assert_eq!(window, keep(&inside));
+    assert!(!window.is_empty());
+    let report = figures[0]["report"]["id"].clone();
+    let of_report = ids_of(all_figures(&app, json!({ "report": report })).await);
+    assert_eq!(of_report, keep(&|f| f["report"]["id"] == report));
+
+    let body = app.graphql("{ figures(filter: { metric: \"no_such_metric\" }) { totalCount } }", json!({})).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(only_error(&body)["extensions"]["problems"][0]["path"], "filter.metric", "{body}");
 }
