@@ -611,7 +611,7 @@ impl Services {
                 } else {
                     all
                 };
-                SummaryRow::from_row(row, total)
+                SummaryRow::from_row(row, total, window, group)
             })
             .collect())
     }

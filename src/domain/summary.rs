@@ -37,6 +37,12 @@ pub struct SummaryRow {
     pub year: Option<i64>,
     pub quarter: Option<i64>,
     pub month: Option<i64>,
+    /// The period the row speaks for: its bucket within the window, the own period of figures
+    /// spanning buckets, or the window (docs/aggregation.md §6.2).
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Whether this row holds figures whose period spans several of the buckets grouped by.
+    pub spans_buckets: bool,
     pub key: Option<String>,
     pub key2: Option<String>,
     /// Sums of the measures, in the summary's order.
@@ -49,12 +55,29 @@ pub struct SummaryRow {
 }
 
 impl SummaryRow {
-    pub(crate) fn from_row(row: Row, total: i64) -> Self {
+    pub(crate) fn from_row(row: Row, total: i64, window: Window, group: GroupBy) -> Self {
+        let spans_buckets = row.span_from.is_some() || row.span_to.is_some();
+        let (from, to) = if spans_buckets {
+            (row.span_from, row.span_to)
+        } else if group.year || group.quarter || group.month {
+            // A bucket, within the window; no bucket for figures without a period.
+            match bucket(row.year, row.quarter, row.month) {
+                Some((start, end)) => {
+                    (Some(window.from.map_or(start, |f| f.max(start))), Some(window.to.map_or(end, |t| t.min(end))))
+                }
+                None => (None, None),
+            }
+        } else {
+            (window.from, window.to)
+        };
         Self {
             region: row.region,
             year: row.year,
             quarter: row.quarter,
             month: row.month,
+            from,
+            to,
+            spans_buckets,
             key: row.key,
             key2: row.key2,
             sums: [row.m0, row.m1, row.m2, row.m3, row.m4, row.m5],
@@ -110,6 +133,20 @@ impl SummaryRow {
             _ => None,
         }
     }
+}
+
+/// The first and last day of a calendar bucket: a year, a quarter of it, or a month of it.
+fn bucket(year: Option<i64>, quarter: Option<i64>, month: Option<i64>) -> Option<(NaiveDate, NaiveDate)> {
+    let year = i32::try_from(year?).ok()?;
+    let (first, last) = match (quarter, month) {
+        (_, Some(m)) => (u32::try_from(m).ok()?, u32::try_from(m).ok()?),
+        (Some(q), None) => (u32::try_from(q * 3 - 2).ok()?, u32::try_from(q * 3).ok()?),
+        (None, None) => (1, 12),
+    };
+    let start = NaiveDate::from_ymd_opt(year, first, 1)?;
+    let next =
+        if last == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1)? } else { NaiveDate::from_ymd_opt(year, last + 1, 1)? };
+    Some((start, next.pred_opt()?))
 }
 
 /// What a summary groups by.
@@ -213,5 +250,21 @@ pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
         subsets_by_key: false,
         fast_path: false,
         periods_required: false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_calendar_units() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        assert_eq!(bucket(Some(2024), None, None), Some((d(2024, 1, 1), d(2024, 12, 31))));
+        assert_eq!(bucket(Some(2024), Some(1), None), Some((d(2024, 1, 1), d(2024, 3, 31))));
+        assert_eq!(bucket(Some(2024), Some(4), None), Some((d(2024, 10, 1), d(2024, 12, 31))));
+        assert_eq!(bucket(Some(2024), None, Some(2)), Some((d(2024, 2, 1), d(2024, 2, 29))));
+        assert_eq!(bucket(Some(2023), None, Some(12)), Some((d(2023, 12, 1), d(2023, 12, 31))));
+        assert_eq!(bucket(None, None, Some(2)), None);
     }
 }

@@ -137,6 +137,26 @@ impl RowCommon {
         self.0.month
     }
 
+    /// The first day of the period the row speaks for: its year, quarter or month within the
+    /// window; for a row that `spansBuckets`, the first day of its figures' own period (null
+    /// for "累计…" totals without a stated beginning); otherwise the window's.
+    async fn from(&self) -> Option<Date> {
+        self.0.from.map(Date)
+    }
+
+    /// The last day of the period the row speaks for (see `from`).
+    async fn to(&self) -> Option<Date> {
+        self.0.to.map(Date)
+    }
+
+    /// Whether the row holds figures stated for a period longer than the buckets grouped by
+    /// (a five-year total grouped by year): they are shown in a row of their own period, with
+    /// `year`, `quarter` and `month` null, never dropped and never split. A chart must not
+    /// stack such a row onto the bucket rows it overlaps.
+    async fn spans_buckets(&self) -> bool {
+        self.0.spans_buckets
+    }
+
     /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
     async fn qualifier(&self) -> Qualifier {
         self.0.qualifier

@@ -84,6 +84,10 @@ pub struct Row {
     pub year: Option<i64>,
     pub quarter: Option<i64>,
     pub month: Option<i64>,
+    /// Grouped by time, a row of figures that span more than one bucket: their period
+    /// (docs/aggregation.md §6.2). Null otherwise.
+    pub span_from: Option<NaiveDate>,
+    pub span_to: Option<NaiveDate>,
     pub key: Option<String>,
     pub key2: Option<String>,
     pub m0: Option<f64>,
@@ -126,6 +130,8 @@ pub struct PartRow {
     pub year: Option<i64>,
     pub quarter: Option<i64>,
     pub month: Option<i64>,
+    pub span_from: Option<NaiveDate>,
+    pub span_to: Option<NaiveDate>,
     pub key: Option<String>,
     pub key2: Option<String>,
     pub unit_region: Option<String>,
@@ -168,7 +174,16 @@ pub async fn base_version(store: &Store) -> StoreResult<i64> {
 /// order: sums add, qualifiers take the worst, regions and reports count once per group.
 pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
     use std::collections::{BTreeMap, BTreeSet};
-    type Group = (Option<String>, Option<i64>, Option<i64>, Option<i64>, Option<String>, Option<String>);
+    type Group = (
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<String>,
+    );
     #[derive(Default)]
     struct Acc {
         m: [Option<f64>; 8],
@@ -185,7 +200,8 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
     }
     let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
     for p in parts {
-        let acc = groups.entry((p.region, p.year, p.quarter, p.month, p.key, p.key2)).or_default();
+        let acc =
+            groups.entry((p.region, p.year, p.quarter, p.month, p.span_from, p.span_to, p.key, p.key2)).or_default();
         let values = [p.m0, p.m1, p.m2, p.m3, p.m4, p.m5, p.m0_paired, p.m1_paired];
         for (sum, value) in acc.m.iter_mut().zip(values) {
             *sum = add(*sum, value);
@@ -202,11 +218,13 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
     }
     let mut rows: Vec<Row> = groups
         .into_iter()
-        .map(|((region, year, quarter, month, key, key2), acc)| Row {
+        .map(|((region, year, quarter, month, span_from, span_to, key, key2), acc)| Row {
             region,
             year,
             quarter,
             month,
+            span_from,
+            span_to,
             key,
             key2,
             m0: acc.m[0],
@@ -240,6 +258,8 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
             .then_with(|| by(&a.year, &b.year, nulls_last))
             .then_with(|| by(&a.quarter, &b.quarter, nulls_last))
             .then_with(|| by(&a.month, &b.month, nulls_last))
+            .then_with(|| by(&a.span_from, &b.span_from, nulls_last))
+            .then_with(|| by(&a.span_to, &b.span_to, nulls_last))
             .then_with(|| by(&a.key, &b.key, nulls_last))
             .then_with(|| by(&a.key2, &b.key2, nulls_last))
     });
@@ -504,29 +524,47 @@ fn statement(
     } else {
         "CAST(NULL AS TEXT)".to_owned()
     };
+    // Time buckets: a figure within one bucket goes to its bucket's row; one that spans
+    // buckets (a five-year total grouped by year) to the row of its own period, with the
+    // bucket keys null (docs/aggregation.md §6.2), never dropped.
     let (year, month) = (b.year_of("kept.fs"), b.month_of("kept.fs"));
     let (year_end, month_end) = (b.year_of("kept.fe"), b.month_of("kept.fe"));
-    let mut time_filter = Vec::new();
-    let year_key = if grouping.year || grouping.quarter || grouping.month {
+    let by_time = grouping.year || grouping.quarter || grouping.month;
+    let mut in_bucket = vec![format!("{year} = {year_end}")];
+    if grouping.quarter && !grouping.month {
+        in_bucket.push(format!("({month} - 1) / 3 = ({month_end} - 1) / 3"));
+    }
+    if grouping.month {
+        in_bucket.push(format!("{month} = {month_end}"));
+    }
+    let in_bucket = in_bucket.join(" AND ");
+    let bucketed = |expr: &str| format!("CASE WHEN {in_bucket} THEN {expr} END");
+    let year_key = if by_time {
         group.push("year");
-        time_filter.push(format!("{year} = {year_end}"));
-        year.clone()
+        bucketed(&year)
     } else {
         "CAST(NULL AS BIGINT)".to_owned()
     };
     let quarter_key = if grouping.quarter && !grouping.month {
         group.push("quarter");
-        time_filter.push(format!("({month} - 1) / 3 = ({month_end} - 1) / 3"));
-        format!("(({month} - 1) / 3 + 1)")
+        bucketed(&format!("(({month} - 1) / 3 + 1)"))
     } else {
         "CAST(NULL AS BIGINT)".to_owned()
     };
     let month_key = if grouping.month {
         group.push("month");
-        time_filter.push(format!("{month} = {month_end}"));
-        month.clone()
+        bucketed(&month)
     } else {
         "CAST(NULL AS BIGINT)".to_owned()
+    };
+    let (span_from_key, span_to_key) = if by_time {
+        group.extend(["span_from", "span_to"]);
+        (
+            format!("CASE WHEN {in_bucket} THEN NULL ELSE kept.fs END"),
+            format!("CASE WHEN {in_bucket} THEN NULL ELSE kept.fe END"),
+        )
+    } else {
+        ("CAST(NULL AS DATE)".to_owned(), "CAST(NULL AS DATE)".to_owned())
     };
     let key_key = if grouping.key {
         group.push("key");
@@ -564,8 +602,6 @@ fn statement(
     };
     let group_by = if group.is_empty() { String::new() } else { format!(" GROUP BY {}", group.join(", ")) };
     let order_by = if group.is_empty() { String::new() } else { format!(" ORDER BY {}", group.join(", ")) };
-    let time_where =
-        if time_filter.is_empty() { String::new() } else { format!(" WHERE {}", time_filter.join(" AND ")) };
     // `c` is materialized because it is read more than once (SQLite would evaluate it anew for
     // every reference); `above` as a fence: joined freely with the rule, both planners probed the
     // closure for every pair of figures of one thing. Its `CROSS JOIN` makes SQLite start from
@@ -595,9 +631,9 @@ fn statement(
              f AS MATERIALIZED ({candidates}), \
              {kept}, \
              part AS (SELECT {region_key} AS region, {year_key} AS year, {quarter_key} AS quarter, {month_key} AS month, \
-                    {key_key} AS key, {key2_key} AS key2, kept.region_code AS unit_region, kept.report_id AS unit_report, \
+                    {span_from_key} AS span_from, {span_to_key} AS span_to, {key_key} AS key, {key2_key} AS key2, kept.region_code AS unit_region, kept.report_id AS unit_report, \
                     {measures}, {paired}, CAST({rank} AS BIGINT) AS qualifier_rank \
-                    FROM kept{time_where} GROUP BY {by}) \
+                    FROM kept GROUP BY {by}) \
              SELECT d.base_version AS base, part.* FROM data_version d LEFT JOIN part ON 1 = 1 WHERE d.id = 1",
             measures = measures.join(", "),
             rank = b.greatest(&ranks),
@@ -610,10 +646,11 @@ fn statement(
          f AS MATERIALIZED ({candidates}), \
          {kept} \
          SELECT {region_key} AS region, {year_key} AS year, {quarter_key} AS quarter, {month_key} AS month, \
-                {key_key} AS key, {key2_key} AS key2, {measures}, {paired}, \
+                {span_from_key} AS span_from, {span_to_key} AS span_to, {key_key} AS key, {key2_key} AS key2, \
+                {measures}, {paired}, \
                 CAST({rank} AS BIGINT) AS qualifier_rank, COUNT(DISTINCT kept.region_code) AS reporting, \
                 {sources} AS sources \
-         FROM kept{time_where}{group_by}{order_by}",
+         FROM kept{group_by}{order_by}",
         measures = measures.join(", "),
         rank = b.greatest(&ranks),
         sources = b.concat_distinct("kept.report_id"),

@@ -17,6 +17,7 @@ on_both_backends!(
     demo_dashboards_answer_from_the_reports,
     of_which_is_a_subset_whatever_the_order,
     every_figure_is_listed_once_with_its_report_and_scope,
+    figures_longer_than_a_bucket_get_a_row_of_their_own,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -513,4 +514,88 @@ async fn every_figure_is_listed_once_with_its_report_and_scope(app: TestApp) {
     let body = app.graphql("{ figures(filter: { metric: \"no_such_metric\" }) { totalCount } }", json!({})).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(only_error(&body)["extensions"]["problems"][0]["path"], "filter.metric", "{body}");
+}
+
+/// Grouped by time, a figure stated for a period longer than the bucket (half a year grouped
+/// by month, two years grouped by year) is neither dropped nor split: it is shown in a row of
+/// its own period, flagged `spansBuckets`, beside the bucket rows (docs/aggregation.md §6.2).
+async fn figures_longer_than_a_bucket_get_a_row_of_their_own(app: TestApp) {
+    // The demo: 通武廊's six joint fairs of 2021–2025 (they vanished from a yearly grouping).
+    let query = "query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [JobFairGroupBy!]) { \
+        jobFairSummary(scope: $scope, period: $period, groupBy: $groupBy) { \
+        region { code } year from to spansBuckets fairs positionsOffered jobSeekers qualifier } }";
+    let vars = json!({ "scope": { "alliance": "tongwulang" }, "period": { "from": "2021-01-01", "to": "2025-12-31" },
+                       "groupBy": ["REGION", "YEAR"] });
+    let rows = app.data(query, vars).await["jobFairSummary"].clone();
+    let spanning: Vec<&Value> = rows.as_array().unwrap().iter().filter(|r| r["spansBuckets"] == true).collect();
+    assert_eq!(spanning.len(), 1, "{rows:#}");
+    let row = spanning[0];
+    assert_eq!(
+        (&row["region"], &row["year"], &row["from"], &row["to"]),
+        (&Value::Null, &Value::Null, &json!("2021-01-01"), &json!("2025-12-31"))
+    );
+    assert_eq!((&row["fairs"], &row["positionsOffered"], &row["jobSeekers"]), (&json!(6), &json!(4000), &json!(90000)));
+
+    // A fixture: 梨园 states the first half of 2024 at once, 台湖 March alone, 潞城 both years.
+    let report = json!({ "key": "fixture-spans", "title": "Fixture: spans", "region": "110112", "figures": { "caseStatistics": [
+        case("half", "110112-liyuan", "2024-01-01", "2024-06-30", "HOTLINE", n(60), Value::Null),
+        case("march", "110112-taihu", "2024-03-01", "2024-03-31", "HOTLINE", n(7), Value::Null),
+        case("two-years", "110112-lucheng", "2023-01-01", "2024-12-31", "HOTLINE", n(200), Value::Null),
+    ] } });
+    let body = submit(&app, &admin(), report).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+    let rows = |group: &str, from: &str, to: &str| {
+        let vars = json!({ "scope": { "region": "110112" }, "period": { "from": from, "to": to }, "category": "HOTLINE",
+                           "groupBy": [group] });
+        let app = &app;
+        async move {
+            let query = "query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [CaseGroupBy!], $category: CaseCategory) { \
+                caseSummary(scope: $scope, period: $period, groupBy: $groupBy, category: $category) { \
+                year quarter month from to spansBuckets received } }";
+            app.data(query, vars).await["caseSummary"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let text = |k: &str| r[k].as_str().map(str::to_owned);
+                    (
+                        r["year"].as_i64(),
+                        r["quarter"].as_i64().or(r["month"].as_i64()),
+                        text("from"),
+                        text("to"),
+                        r["spansBuckets"].as_bool().unwrap(),
+                        r["received"].as_i64(),
+                    )
+                })
+                .collect::<std::collections::BTreeSet<_>>()
+        }
+    };
+    let s = |x: &str| Some(x.to_owned());
+    // By month over 2024 (from February): March is a bucket, the half year a row of its own;
+    // the two-year figure lies outside the window.
+    assert_eq!(
+        rows("MONTH", "2024-01-01", "2024-12-31").await,
+        [
+            (Some(2024), Some(3), s("2024-03-01"), s("2024-03-31"), false, Some(7)),
+            (None, None, s("2024-01-01"), s("2024-06-30"), true, Some(60)),
+        ]
+        .into_iter()
+        .collect()
+    );
+    // By quarter, the window starting in February: the first quarter's row says so.
+    assert_eq!(
+        rows("QUARTER", "2024-02-01", "2024-12-31").await,
+        [(Some(2024), Some(1), s("2024-02-01"), s("2024-03-31"), false, Some(7))].into_iter().collect(),
+        "the half year starts before the window"
+    );
+    // By year over both years: 2024 holds the half year and March; the two years a row of their own.
+    assert_eq!(
+        rows("YEAR", "2023-01-01", "2024-12-31").await,
+        [
+            (Some(2024), None, s("2024-01-01"), s("2024-12-31"), false, Some(67)),
+            (None, None, s("2023-01-01"), s("2024-12-31"), true, Some(200)),
+        ]
+        .into_iter()
+        .collect()
+    );
 }

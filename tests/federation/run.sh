@@ -7,10 +7,11 @@ set -euo pipefail
 tools=$1 url=$2
 here=$(cd "$(dirname "$0")" && pwd)
 cp "$here/spotlight-subgraph.mjs" "$tools/"
-port=18401
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 node "$tools/spotlight-subgraph.mjs" "$port" & sub=$!
 trap 'kill $sub 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do curl -sf -H 'content-type: application/json' --data '{"query":"{__typename}"}' "http://127.0.0.1:$port" >/dev/null && break; sleep 0.1; done
+kill -0 "$sub" 2>/dev/null || { echo "federation: the second subgraph did not start on port $port"; exit 1; }
 
 node "$tools/federation-compose.mjs" "fulian=$url" | tail -n 1
 node "$tools/federation-compose.mjs" "fulian=$url" "spotlight=http://127.0.0.1:$port" | tail -n 1
