@@ -563,7 +563,34 @@ impl Services {
         window: Window,
         group: GroupBy,
     ) -> AppResult<Vec<SummaryRow>> {
-        let resolved = match (&scope.region, &scope.alliance) {
+        let resolved = self.resolve_scope(scope, group).await?;
+        // The sums and the scope's size are independent: read both at once.
+        let rows = async {
+            if spec.fast_path {
+                self.summarize_in_parts(spec, &resolved, window, group.grouping()).await
+            } else {
+                store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
+                    .await
+            }
+        };
+        let (rows, sizes) = tokio::try_join!(rows, store::aggregates::scope_sizes(&self.store, &resolved))?;
+        let all: i64 = sizes.iter().map(|(_, n)| n).sum();
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let total = if group.region {
+                    sizes.iter().find(|(r, _)| *r == row.region && row.region.is_some()).map_or(all, |(_, n)| *n)
+                } else {
+                    all
+                };
+                SummaryRow::from_row(row, total, window, group)
+            })
+            .collect())
+    }
+
+    /// The regions (and alliance) a summary's scope covers; `BAD_USER_INPUT` for an unknown one.
+    async fn resolve_scope(&self, scope: &SummaryScope, group: GroupBy) -> AppResult<ResolvedScope> {
+        Ok(match (&scope.region, &scope.alliance) {
             (Some(code), None) => {
                 self.check_region_exists(code, "scope.region").await.map_err(|e| match e {
                     AppError::NotFound(m) => AppError::bad_input("scope.region", m),
@@ -591,29 +618,31 @@ impl Services {
                 }
             }
             _ => return Err(AppError::bad_input("scope", "give exactly one of region or alliance")),
-        };
-        // The sums and the scope's size are independent: read both at once.
-        let rows = async {
-            if spec.fast_path {
-                self.summarize_in_parts(spec, &resolved, window, group.grouping()).await
-            } else {
-                store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
-                    .await
-            }
-        };
-        let (rows, sizes) = tokio::try_join!(rows, store::aggregates::scope_sizes(&self.store, &resolved))?;
-        let all: i64 = sizes.iter().map(|(_, n)| n).sum();
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let total = if group.region {
-                    sizes.iter().find(|(r, _)| *r == row.region && row.region.is_some()).map_or(all, |(_, n)| *n)
-                } else {
-                    all
-                };
-                SummaryRow::from_row(row, total, window, group)
-            })
-            .collect())
+        })
+    }
+
+    /// Why a summary's numbers are what they are: every candidate figure with the row it
+    /// belongs to and the rule that left it out, if one did (see `domain::explain`).
+    pub async fn explain(
+        &self,
+        spec: &crate::store::aggregates::Spec,
+        scope: &SummaryScope,
+        window: Window,
+        group: GroupBy,
+    ) -> AppResult<Vec<super::explain::Decision>> {
+        let resolved = self.resolve_scope(scope, group).await?;
+        let grouping = group.grouping();
+        let period = (window.from, window.to);
+        let limit = super::explain::MAX_FIGURES;
+        let (pool, ancestry) =
+            store::aggregates::explain_pool(&self.store, spec, &resolved, period, grouping, limit + 1).await?;
+        if pool.len() > limit {
+            return Err(AppError::OutOfRange(format!(
+                "explain lists at most {limit} figures and this summary has more; narrow its scope, period or \
+                 category (the numbers themselves are not limited)"
+            )));
+        }
+        Ok(super::explain::decide(spec, &resolved, period, grouping, pool, &ancestry))
     }
 
     /// A summary of a table with the `contested` flag, in two parts: the contested figures
@@ -749,6 +778,15 @@ impl Services {
     ) -> AppResult<(Page<store::figure_lists::AnyFigureRow>, i64)> {
         let total = if with_total { store::figure_lists::count_any_figures(&self.store, filter).await? } else { 0 };
         Ok((store::figure_lists::any_figures(&self.store, filter, page).await?, total))
+    }
+
+    /// The figures of this kind with these rows (those that exist).
+    pub async fn figures(
+        &self,
+        kind: store::figure_lists::FigureKind,
+        ids: &[i64],
+    ) -> AppResult<Vec<store::figure_lists::AnyFigureRow>> {
+        Ok(store::figure_lists::figures_by_ids(&self.store, kind, ids).await?)
     }
 
     /// The figure of this kind and row, if it exists.

@@ -43,6 +43,9 @@ pub struct SummaryRow {
     pub to: Option<NaiveDate>,
     /// Whether this row holds figures whose period spans several of the buckets grouped by.
     pub spans_buckets: bool,
+    /// The grouping key of such a row: its figures' period.
+    pub span_from: Option<NaiveDate>,
+    pub span_to: Option<NaiveDate>,
     pub key: Option<String>,
     pub key2: Option<String>,
     /// Sums of the measures, in the summary's order.
@@ -78,6 +81,8 @@ impl SummaryRow {
             from,
             to,
             spans_buckets,
+            span_from: row.span_from,
+            span_to: row.span_to,
             key: row.key,
             key2: row.key2,
             sums: [row.m0, row.m1, row.m2, row.m3, row.m4, row.m5],
@@ -96,6 +101,20 @@ impl SummaryRow {
                 .collect::<std::collections::BTreeSet<i64>>()
                 .into_iter()
                 .collect(),
+        }
+    }
+
+    /// The row's keys, as `explain` assigns figures to rows.
+    pub fn key(&self) -> super::explain::RowKey {
+        super::explain::RowKey {
+            region: self.region.clone(),
+            year: self.year,
+            quarter: self.quarter,
+            month: self.month,
+            span_from: self.span_from,
+            span_to: self.span_to,
+            key: self.key.clone(),
+            key2: self.key2.clone(),
         }
     }
 

@@ -1,8 +1,12 @@
 //! Dashboard aggregates: sums over the region hierarchy and alliances, by period and
 //! category, with how exact and how complete each number is.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, InputObject, MergedObject, Object, Result, SimpleObject};
 
+use super::figure::Figure;
 use super::loaders::{Loaders, RegionByCode, ReportById};
 use super::region::RegionNode;
 use super::report::ReportNode;
@@ -11,6 +15,7 @@ use crate::domain::Services;
 use crate::domain::figures::{CaseCategory, Metric, MetricNature};
 use crate::domain::model::{OrganizationKind, OrganizationSector, Qualifier};
 use crate::domain::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
+use crate::store::figure_lists::{AnyFigureRow, FigureKind};
 
 /// Where a summary looks: give exactly one of `region` or `alliance`.
 #[derive(InputObject)]
@@ -111,8 +116,47 @@ async fn sources_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Vec<ReportNod
     Ok(row.sources.iter().filter_map(|id| found.remove(&ReportById(*id))).map(ReportNode).collect())
 }
 
+/// What a summary was asked, shared by its rows for `explain`: computed once per summary, and
+/// only when a row asks for it.
+pub struct Explainer {
+    spec: crate::store::aggregates::Spec,
+    scope: SummaryScope,
+    window: Window,
+    group: GroupBy,
+    decisions: tokio::sync::OnceCell<Vec<crate::domain::explain::Decision>>,
+}
+
+impl Explainer {
+    fn new(spec: crate::store::aggregates::Spec, scope: SummaryScope, window: Window, group: GroupBy) -> Arc<Self> {
+        Arc::new(Self { spec, scope, window, group, decisions: tokio::sync::OnceCell::new() })
+    }
+}
+
+/// "Why this number": the figures a row counts and those it leaves out.
+#[derive(SimpleObject)]
+pub struct Explanation {
+    /// The figures whose numbers the row's numbers add up, each as its report states it.
+    pub counted: Vec<ExplainedFigure>,
+    /// The figures that belong to this row but do not count, each with the rule that left it
+    /// out (docs/aggregation.md §9) and the figure that made the rule apply.
+    pub left_out: Vec<ExplainedFigure>,
+}
+
+/// A figure in an explanation.
+#[derive(SimpleObject)]
+pub struct ExplainedFigure {
+    /// The figure: its numbers and qualifiers, report, scope, period and verbatim excerpt.
+    pub figure: Figure,
+    /// Why it is left out (e.g. `CHILD_COVERED_BY_OWN_FIGURE`, `SUBSET_NOT_ADDEND`); null when
+    /// it counts.
+    pub rule: Option<String>,
+    /// The figure whose presence made the rule apply (the total of a subset, the region's own
+    /// figure, the later value …).
+    pub because: Option<Figure>,
+}
+
 /// The fields every summary row has: group keys, qualifier, coverage, sources.
-pub struct RowCommon(SummaryRow);
+pub struct RowCommon(SummaryRow, Arc<Explainer>);
 
 /// The fields every summary row has: group keys, qualifier, coverage, sources.
 #[Object]
@@ -171,6 +215,36 @@ impl RowCommon {
     async fn sources(&self, ctx: &Context<'_>) -> Result<Vec<ReportNode>> {
         sources_of(ctx, &self.0).await
     }
+
+    /// Why this row's numbers are what they are: every figure of the row's group, in scope and
+    /// window, counted or left out with the rule that left it out. The counted figures' numbers
+    /// add up to the row's.
+    async fn explain(&self, ctx: &Context<'_>) -> Result<Explanation> {
+        let services = ctx.data::<Services>()?;
+        let e = &self.1;
+        let decisions = e.decisions.get_or_try_init(|| services.explain(&e.spec, &e.scope, e.window, e.group)).await?;
+        let key = self.0.key();
+        let mine: Vec<&crate::domain::explain::Decision> = decisions.iter().filter(|d| d.row == key).collect();
+        let Some(kind) = FigureKind::of_table(e.spec.table) else {
+            return Ok(Explanation { counted: Vec::new(), left_out: Vec::new() });
+        };
+        let mut ids: Vec<i64> = mine.iter().flat_map(|d| std::iter::once(d.figure.id).chain(d.because)).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let rows: HashMap<i64, AnyFigureRow> =
+            services.figures(kind, &ids).await?.into_iter().map(|r| (figure_id(&r), r)).collect();
+        let (mut counted, mut left_out) = (Vec::new(), Vec::new());
+        for d in mine {
+            let Some(row) = rows.get(&d.figure.id) else { continue };
+            let explained = ExplainedFigure {
+                figure: Figure::from(row.clone()),
+                rule: d.rule.map(str::to_owned),
+                because: d.because.and_then(|id| rows.get(&id)).cloned().map(Figure::from),
+            };
+            if d.rule.is_some() { left_out.push(explained) } else { counted.push(explained) }
+        }
+        Ok(Explanation { counted, left_out })
+    }
 }
 
 /// One row of a case summary: cases received and resolved, people and money aided.
@@ -178,8 +252,8 @@ impl RowCommon {
 pub struct CaseSummaryRow(RowCommon, CaseSummaryFields);
 
 impl CaseSummaryRow {
-    fn new(row: SummaryRow) -> Self {
-        Self(RowCommon(row.clone()), CaseSummaryFields(row))
+    fn new(row: SummaryRow, explainer: &Arc<Explainer>) -> Self {
+        Self(RowCommon(row.clone(), explainer.clone()), CaseSummaryFields(row))
     }
 }
 
@@ -225,8 +299,8 @@ impl CaseSummaryFields {
 pub struct JobFairSummaryRow(RowCommon, JobFairSummaryFields);
 
 impl JobFairSummaryRow {
-    fn new(row: SummaryRow) -> Self {
-        Self(RowCommon(row.clone()), JobFairSummaryFields(row))
+    fn new(row: SummaryRow, explainer: &Arc<Explainer>) -> Self {
+        Self(RowCommon(row.clone(), explainer.clone()), JobFairSummaryFields(row))
     }
 }
 
@@ -272,8 +346,8 @@ impl JobFairSummaryFields {
 pub struct OrganizationCoverageRow(RowCommon, OrganizationCoverageFields);
 
 impl OrganizationCoverageRow {
-    fn new(row: SummaryRow) -> Self {
-        Self(RowCommon(row.clone()), OrganizationCoverageFields(row))
+    fn new(row: SummaryRow, explainer: &Arc<Explainer>) -> Self {
+        Self(RowCommon(row.clone(), explainer.clone()), OrganizationCoverageFields(row))
     }
 }
 
@@ -304,8 +378,8 @@ impl OrganizationCoverageFields {
 pub struct MetricSummaryRow(RowCommon, MetricSummaryFields);
 
 impl MetricSummaryRow {
-    fn new(row: SummaryRow, metric: Metric) -> Self {
-        Self(RowCommon(row.clone()), MetricSummaryFields(row, metric))
+    fn new(row: SummaryRow, metric: Metric, explainer: &Arc<Explainer>) -> Self {
+        Self(RowCommon(row.clone(), explainer.clone()), MetricSummaryFields(row, metric))
     }
 }
 
@@ -378,11 +452,10 @@ impl DashboardQuery {
         let list = group_by.unwrap_or_default();
         let mut g = group(&list, CaseGroupBy::Region, CaseGroupBy::Year, CaseGroupBy::Quarter, CaseGroupBy::Month);
         g.category = list.contains(&CaseGroupBy::Category);
-        let rows = ctx
-            .data::<Services>()?
-            .summarize(&summary::case_spec(category), &to_scope(scope), window(period), g)
-            .await?;
-        Ok(rows.into_iter().map(CaseSummaryRow::new).collect())
+        let (spec, scope, window) = (summary::case_spec(category), to_scope(scope), window(period));
+        let rows = ctx.data::<Services>()?.summarize(&spec, &scope, window, g).await?;
+        let explainer = Explainer::new(spec, scope, window, g);
+        Ok(rows.into_iter().map(|r| CaseSummaryRow::new(r, &explainer)).collect())
     }
 
     /// Job fairs summed over a scope and window. A reported series total ("6 fairs, 4000+
@@ -397,9 +470,10 @@ impl DashboardQuery {
         let list = group_by.unwrap_or_default();
         let g =
             group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
-        let rows =
-            ctx.data::<Services>()?.summarize(&summary::job_fair_spec(), &to_scope(scope), window(period), g).await?;
-        Ok(rows.into_iter().map(JobFairSummaryRow::new).collect())
+        let (spec, scope, window) = (summary::job_fair_spec(), to_scope(scope), window(period));
+        let rows = ctx.data::<Services>()?.summarize(&spec, &scope, window, g).await?;
+        let explainer = Explainer::new(spec, scope, window, g);
+        Ok(rows.into_iter().map(|r| JobFairSummaryRow::new(r, &explainer)).collect())
     }
 
     /// Organizations the reports count (women's homes, service posts, federations …): the
@@ -418,11 +492,10 @@ impl DashboardQuery {
             sector: list.contains(&OrganizationGroupBy::Sector),
             ..GroupBy::default()
         };
-        let rows = ctx
-            .data::<Services>()?
-            .summarize(&summary::organization_spec(kind), &to_scope(scope), Window::default(), g)
-            .await?;
-        Ok(rows.into_iter().map(OrganizationCoverageRow::new).collect())
+        let (spec, scope) = (summary::organization_spec(kind), to_scope(scope));
+        let rows = ctx.data::<Services>()?.summarize(&spec, &scope, Window::default(), g).await?;
+        let explainer = Explainer::new(spec, scope, Window::default(), g);
+        Ok(rows.into_iter().map(|r| OrganizationCoverageRow::new(r, &explainer)).collect())
     }
 
     /// A catalog metric summed over a scope and window (flows summed over time; stocks: the
@@ -441,12 +514,24 @@ impl DashboardQuery {
         let g =
             group(&list, JobFairGroupBy::Region, JobFairGroupBy::Year, JobFairGroupBy::Quarter, JobFairGroupBy::Month);
         let spec = summary::metric_spec(&metric.code, metric.nature);
-        let rows = services.summarize(&spec, &to_scope(scope), window(period), g).await?;
-        Ok(rows.into_iter().map(|r| MetricSummaryRow::new(r, metric.clone())).collect())
+        let (scope, window) = (to_scope(scope), window(period));
+        let rows = services.summarize(&spec, &scope, window, g).await?;
+        let explainer = Explainer::new(spec, scope, window, g);
+        Ok(rows.into_iter().map(|r| MetricSummaryRow::new(r, metric.clone(), &explainer)).collect())
     }
 
     /// The metric catalog, by code.
     async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<MetricNode>> {
         Ok(ctx.data::<Services>()?.metrics().await?.into_iter().map(MetricNode).collect())
+    }
+}
+
+fn figure_id(row: &AnyFigureRow) -> i64 {
+    match row {
+        AnyFigureRow::JobFair(r) => r.id,
+        AnyFigureRow::CaseStatistic(r) => r.id,
+        AnyFigureRow::OrganizationCount(r) => r.id,
+        AnyFigureRow::PlanIndicator(r) => r.id,
+        AnyFigureRow::Metric(r) => r.id,
     }
 }

@@ -291,79 +291,8 @@ fn statement(
     grouping: Grouping,
     part: Part,
 ) -> Sql {
-    let mut sql = Sql::new("");
-    let roots = b.text_list(sql.next_index());
-    sql.arg(json_list(&scope.roots));
-    let depth = if scope.include_descendants { "" } else { " AND distance = 0" };
-    // Bound only where the table has the column: PostgreSQL refuses an argument it is not asked for.
-    let alliance = scope.alliance_id.filter(|_| spec.has_alliance).map(|id| sql.arg(id));
-    let key = spec.key_column.map_or("CAST(NULL AS TEXT)", |c| c);
-    let key2 = spec.key2_column.map_or("CAST(NULL AS TEXT)", |c| c);
-    // Where periods are required the columns themselves, so the period index serves the window.
-    let (start, end) = if spec.periods_required {
-        ("t.period_start", "t.period_end")
-    } else {
-        ("COALESCE(t.period_start, t.period_end)", "COALESCE(t.period_end, t.period_start)")
-    };
-
-    // The figures in scope and window, of current revisions.
-    let mut wheres = vec![format!(
-        "({}{})",
-        b.in_set("t.region_code", "SELECT code FROM scope"),
-        match (&alliance, spec.has_alliance) {
-            (Some(a), true) => format!(" OR t.alliance_id = {a}"),
-            _ => String::new(),
-        }
-    )];
-    if let Some(from) = from {
-        let p = sql.arg(Some(from));
-        wheres.push(format!("{start} >= {p}"));
-    }
-    if let Some(to) = to {
-        let p = sql.arg(Some(to));
-        wheres.push(format!("{end} <= {p}"));
-        if spec.periods_required {
-            // Implied (a period never ends before it starts: a CHECK of the table), but it
-            // bounds the scan of the (region, period start) index to the window's years
-            // instead of everything from `from` on.
-            wheres.push(format!("{start} <= {p}"));
-        }
-    }
-    if let Some((column, value)) = &spec.only {
-        let p = sql.arg(value.as_str());
-        wheres.push(format!("t.{column} = {p}"));
-    }
-    match part {
-        Part::Whole => {}
-        Part::Uncontested => wheres.push("NOT t.contested".to_owned()),
-        Part::Contested => wheres.push("t.contested".to_owned()),
-    }
-    // Subsets that are breakdowns by the key stand in their key's group, and a filter on the
-    // key is that group (docs/aggregation.md: a filter is a group): neither leaves them out.
-    let filtered_by_key = matches!((&spec.only, spec.key_column), (Some((column, _)), Some(key)) if key.strip_prefix("t.") == Some(*column));
-    if spec.has_part_of && !(spec.subsets_by_key && (grouping.key || filtered_by_key)) {
-        wheres.push("t.part_of IS NULL".to_owned());
-    }
-    let alliance_col = if spec.has_alliance { "t.alliance_id" } else { "CAST(NULL AS BIGINT)" };
-    // Only the columns the rules, the grouping and the measures read: every candidate is
-    // written to the materialized set, and whole rows (excerpts, notes) cost more to copy than
-    // the rules cost to run.
-    let mut columns = vec!["id", "report_id", "region_code", "organization_id"];
-    if spec.fast_path {
-        columns.push("contested");
-    }
-    for column in measure_columns(spec) {
-        if !columns.contains(&column) {
-            columns.push(column);
-        }
-    }
-    let candidates = format!(
-        "SELECT {columns}, {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, {key} AS k, {key2} AS k2 \
-         FROM {table} t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL WHERE {wheres}",
-        columns = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
-        table = spec.table,
-        wheres = wheres.join(" AND ")
-    );
+    let Candidates { mut sql, roots, depth, alliance, select: candidates } =
+        candidates(b, spec, scope, (from, to), grouping, part, false);
 
     // With the flag, the rules compare contested figures among themselves only: a figure that
     // could leave another out is contested too, by construction.
@@ -658,6 +587,112 @@ fn statement(
     sql
 }
 
+/// The start of a summary's statements: the scope's regions (argument 1, `roots`), the depth
+/// condition, the alliance argument, and the candidate figures as a SELECT — in scope and
+/// window, of current revisions, of the part asked for. `with_subsets`: subsets that the
+/// summary leaves out are selected too, marked `subset_left_out` (for `explain`).
+struct Candidates {
+    sql: Sql,
+    roots: String,
+    depth: &'static str,
+    alliance: Option<String>,
+    select: String,
+}
+
+fn candidates(
+    b: Backend,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    grouping: Grouping,
+    part: Part,
+    with_subsets: bool,
+) -> Candidates {
+    let mut sql = Sql::new("");
+    let roots = b.text_list(sql.next_index());
+    sql.arg(json_list(&scope.roots));
+    let depth = if scope.include_descendants { "" } else { " AND distance = 0" };
+    // Bound only where the table has the column: PostgreSQL refuses an argument it is not asked for.
+    let alliance = scope.alliance_id.filter(|_| spec.has_alliance).map(|id| sql.arg(id));
+    let key = spec.key_column.map_or("CAST(NULL AS TEXT)", |c| c);
+    let key2 = spec.key2_column.map_or("CAST(NULL AS TEXT)", |c| c);
+    // Where periods are required the columns themselves, so the period index serves the window.
+    let (start, end) = if spec.periods_required {
+        ("t.period_start", "t.period_end")
+    } else {
+        ("COALESCE(t.period_start, t.period_end)", "COALESCE(t.period_end, t.period_start)")
+    };
+
+    // The figures in scope and window, of current revisions.
+    let mut wheres = vec![format!(
+        "({}{})",
+        b.in_set("t.region_code", "SELECT code FROM scope"),
+        match (&alliance, spec.has_alliance) {
+            (Some(a), true) => format!(" OR t.alliance_id = {a}"),
+            _ => String::new(),
+        }
+    )];
+    if let Some(from) = from {
+        let p = sql.arg(Some(from));
+        wheres.push(format!("{start} >= {p}"));
+    }
+    if let Some(to) = to {
+        let p = sql.arg(Some(to));
+        wheres.push(format!("{end} <= {p}"));
+        if spec.periods_required {
+            // Implied (a period never ends before it starts: a CHECK of the table), but it
+            // bounds the scan of the (region, period start) index to the window's years
+            // instead of everything from `from` on.
+            wheres.push(format!("{start} <= {p}"));
+        }
+    }
+    if let Some((column, value)) = &spec.only {
+        let p = sql.arg(value.as_str());
+        wheres.push(format!("t.{column} = {p}"));
+    }
+    match part {
+        Part::Whole => {}
+        Part::Uncontested => wheres.push("NOT t.contested".to_owned()),
+        Part::Contested => wheres.push("t.contested".to_owned()),
+    }
+    // Subsets that are breakdowns by the key stand in their key's group, and a filter on the
+    // key is that group (docs/aggregation.md: a filter is a group): neither leaves them out.
+    let filtered_by_key = matches!((&spec.only, spec.key_column), (Some((column, _)), Some(key)) if key.strip_prefix("t.") == Some(*column));
+    let subsets_left_out = spec.has_part_of && !(spec.subsets_by_key && (grouping.key || filtered_by_key));
+    if subsets_left_out && !with_subsets {
+        wheres.push("t.part_of IS NULL".to_owned());
+    }
+    let alliance_col = if spec.has_alliance { "t.alliance_id" } else { "CAST(NULL AS BIGINT)" };
+    // Only the columns the rules, the grouping and the measures read: every candidate is
+    // written to the materialized set, and whole rows (excerpts, notes) cost more to copy than
+    // the rules cost to run.
+    let mut columns = vec!["id", "report_id", "region_code", "organization_id"];
+    if with_subsets && spec.has_part_of {
+        columns.push("part_of");
+    }
+    if spec.fast_path {
+        columns.push("contested");
+    }
+    for column in measure_columns(spec) {
+        if !columns.contains(&column) {
+            columns.push(column);
+        }
+    }
+    let subset_column = match (with_subsets, subsets_left_out) {
+        (false, _) => "",
+        (true, true) => ", t.part_of IS NOT NULL AS subset_left_out",
+        (true, false) => ", FALSE AS subset_left_out",
+    };
+    let select = format!(
+        "SELECT {columns}{subset_column}, {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, {key} AS k, {key2} AS k2 \
+         FROM {table} t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL WHERE {wheres}",
+        columns = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
+        table = spec.table,
+        wheres = wheres.join(" AND ")
+    );
+    Candidates { sql, roots, depth, alliance, select }
+}
+
 /// The columns of the figure table that the measures read (`kept.x` in their expressions; not
 /// the ones the candidate set computes, which the table need not have).
 fn measure_columns(spec: &Spec) -> Vec<&'static str> {
@@ -745,4 +780,79 @@ mod tests {
             assert!(sql.contains("t.received_q"), "{sql}");
         }
     }
+}
+
+/// A candidate figure of a summary as `explain` sees it: what the rules and the grouping read,
+/// and its measures with their qualifiers.
+#[derive(Clone, Debug, FromRow)]
+pub struct PoolFigure {
+    pub id: i64,
+    pub report_id: i64,
+    pub region_code: Option<String>,
+    pub organization_id: Option<i64>,
+    pub scope_alliance: Option<i64>,
+    pub fs: Option<NaiveDate>,
+    pub fe: Option<NaiveDate>,
+    pub k: Option<String>,
+    pub k2: Option<String>,
+    pub part_of: Option<i64>,
+    /// A subset ("of which") that the summary leaves out before any rule (its total counts).
+    pub subset_left_out: bool,
+    pub m0: Option<f64>,
+    pub m1: Option<f64>,
+    pub m2: Option<f64>,
+    pub m3: Option<f64>,
+    pub m4: Option<f64>,
+    pub m5: Option<f64>,
+}
+
+/// A region with one of the regions at or above it, and that region's parent.
+#[derive(Clone, Debug, FromRow)]
+pub struct Ancestry {
+    pub descendant: String,
+    pub ancestor: String,
+    pub distance: i64,
+    pub parent_code: Option<String>,
+}
+
+/// Every candidate of a summary (subsets left out included, marked), with the ancestry of
+/// their regions: what `explain` needs to say, figure by figure, what the rules decided. At
+/// most `limit` candidates are read (the caller refuses a pool that reaches it).
+pub async fn explain_pool(
+    store: &Store,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    window: (Option<NaiveDate>, Option<NaiveDate>),
+    grouping: Grouping,
+    limit: usize,
+) -> StoreResult<(Vec<PoolFigure>, Vec<Ancestry>)> {
+    let Candidates { mut sql, roots, depth, select, .. } =
+        candidates(store.backend(), spec, scope, window, grouping, Part::Whole, true);
+    let measures: Vec<String> = (0..6)
+        .map(|i| match spec.measures.get(i) {
+            Some((value, _)) => format!("CAST({value} AS DOUBLE PRECISION) AS m{i}"),
+            None => format!("CAST(NULL AS DOUBLE PRECISION) AS m{i}"),
+        })
+        .collect();
+    let part_of = if spec.has_part_of { "kept.part_of" } else { "CAST(NULL AS BIGINT)" };
+    let limit = sql.arg(i64::try_from(limit).unwrap_or(i64::MAX));
+    sql.push(&format!(
+        "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}) \
+         SELECT kept.id, kept.report_id, kept.region_code, kept.organization_id, kept.scope_alliance, kept.fs, \
+         kept.fe, kept.k, kept.k2, {part_of} AS part_of, kept.subset_left_out, {measures} FROM ({select}) kept \
+         ORDER BY kept.id LIMIT {limit}",
+        measures = measures.join(", "),
+    ));
+    let pool: Vec<PoolFigure> = store.fetch_all(&sql).await?;
+    let mut regions: Vec<String> = pool.iter().filter_map(|f| f.region_code.clone()).collect();
+    regions.sort();
+    regions.dedup();
+    let mut sql = Sql::new("");
+    let list = store.backend().text_list(sql.next_index());
+    sql.arg(json_list(&regions));
+    sql.push(&format!(
+        "SELECT rc.descendant, rc.ancestor, CAST(rc.distance AS BIGINT) AS distance, r.parent_code \
+         FROM region_closure rc JOIN regions r ON r.code = rc.ancestor WHERE rc.descendant IN ({list})"
+    ));
+    Ok((pool, store.fetch_all(&sql).await?))
 }

@@ -374,6 +374,11 @@ impl FigureKind {
         }
     }
 
+    /// The kind a figure table holds.
+    pub fn of_table(table: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.table() == table)
+    }
+
     /// The kind's position in the list order.
     pub fn rank(self) -> i64 {
         Self::ALL.iter().position(|k| *k == self).map_or(0, |i| i as i64)

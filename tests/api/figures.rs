@@ -18,6 +18,8 @@ on_both_backends!(
     of_which_is_a_subset_whatever_the_order,
     every_figure_is_listed_once_with_its_report_and_scope,
     figures_longer_than_a_bucket_get_a_row_of_their_own,
+    every_row_explains_itself_with_the_rules_that_applied,
+    demo_summaries_of_every_kind_explain_themselves,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -598,4 +600,130 @@ async fn figures_longer_than_a_bucket_get_a_row_of_their_own(app: TestApp) {
         .into_iter()
         .collect()
     );
+}
+
+/// `explain` on a summary row: the figures counted, and the figures left out with the rule
+/// (docs/aggregation.md §9) and the figure that made it apply; shown by each figure's excerpt.
+async fn every_row_explains_itself_with_the_rules_that_applied(app: TestApp) {
+    submit(&app, &admin(), cases_report()).await;
+    let query = r#"query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [CaseGroupBy!], $category: CaseCategory) {
+        caseSummary(scope: $scope, period: $period, groupBy: $groupBy, category: $category) {
+            region { code } category received
+            explain { counted { rule figure { excerpt } because { excerpt } }
+                      leftOut { rule figure { excerpt } because { excerpt } } } } }"#;
+    let explained = |vars: Value| {
+        let app = &app;
+        async move {
+            let rows = app.data(query, vars).await["caseSummary"].clone();
+            rows.as_array()
+                .unwrap()
+                .iter()
+                .map(|row| {
+                    let list = |which: &str| -> Vec<(String, Value, Value)> {
+                        let mut list: Vec<(String, Value, Value)> = row["explain"][which]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|e| {
+                                let excerpt = e["figure"]["excerpt"].as_str().unwrap().replace("fixture ", "");
+                                (excerpt, e["rule"].clone(), e["because"]["excerpt"].clone())
+                            })
+                            .collect();
+                        list.sort_by(|a, b| a.0.cmp(&b.0));
+                        list
+                    };
+                    (row["received"].clone(), list("counted"), list("leftOut"))
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let rights = |period: Value, group: Value| json!({ "scope": { "region": "110112" }, "period": period, "category": "RIGHTS_PROTECTION", "groupBy": group });
+    let counted = |id: &str| (id.to_owned(), Value::Null, Value::Null);
+    let left = |id: &str, rule: &str, because: &str| (id.to_owned(), json!(rule), json!(format!("fixture {because}")));
+    // The window is exactly 2024: 梨园's year figure stands, its months lie inside it.
+    let year = explained(rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!([]))).await;
+    assert_eq!(
+        year,
+        [(
+            json!(105),
+            vec![counted("c3"), counted("c5")],
+            vec![left("c1", "INSIDE_LONGER_FIGURE", "c5"), left("c2", "INSIDE_LONGER_FIGURE", "c5")]
+        )]
+    );
+    // A wider window: today the months stand and the year gives way (§12 of the document).
+    let wide = explained(rights(json!({ "from": "2023-12-01", "to": "2025-01-31" }), json!([]))).await;
+    assert_eq!(wide[0].0, json!(35));
+    assert_eq!(wide[0].1, [counted("c1"), counted("c2"), counted("c3")]);
+    assert_eq!(wide[0].2.len(), 1);
+    assert_eq!((wide[0].2[0].0.as_str(), &wide[0].2[0].1), ("c5", &json!("CONTAINS_SHORTER_FIGURES")));
+    // 通州's own January figure covers 台湖's, in the ungrouped sum and in 通州's region row.
+    let family = |group: Value| {
+        json!({ "scope": { "region": "110000" }, "period": { "from": "2024-01-01", "to": "2024-03-31" },
+                "category": "MARRIAGE_FAMILY_MEDIATION", "groupBy": group })
+    };
+    let whole = explained(family(json!([]))).await;
+    assert_eq!(whole, [(json!(50), vec![counted("c6")], vec![left("c7", "CHILD_COVERED_BY_OWN_FIGURE", "c6")])]);
+    let by_region = explained(family(json!(["REGION"]))).await;
+    assert_eq!(by_region, whole, "one row, 通州's, holding both");
+
+    // Subsets: the demo's 通州 2013 rights week, "其中…" figures left out for their total.
+    let demo =
+        explained(json!({ "scope": { "region": "110112" }, "period": { "from": "2013-01-01", "to": "2013-12-31" } }))
+            .await;
+    let (received, counted_figures, left_out) = &demo[0];
+    assert_eq!(received, &json!(998));
+    assert!(counted_figures.iter().any(|c| c.0 == "组织普法维权服务430件"));
+    let subsets: Vec<&str> = left_out.iter().filter(|l| l.1 == "SUBSET_NOT_ADDEND").map(|l| l.0.as_str()).collect();
+    assert!(subsets.contains(&"其中,接受法律咨询和服务368人次") && subsets.contains(&"接听热线56次"), "{subsets:?}");
+    assert!(left_out.iter().filter(|l| l.1 == "SUBSET_NOT_ADDEND").all(|l| l.2 == "组织普法维权服务430件"));
+}
+
+/// Over the demo dataset, every kind of summary, grouped several ways: each row's counted
+/// figures add up to the row's numbers (a job fair without a stated number of fairs is one).
+async fn demo_summaries_of_every_kind_explain_themselves(app: TestApp) {
+    let explain = |fields: &str| format!("explain {{ counted {{ figure {{ {fields} }} }} leftOut {{ rule }} }}");
+    let fairs = explain("... on JobFair { fairs { value } positionsOffered { value } jobSeekers { value } }");
+    let counts = explain("... on OrganizationCount { count { value } }");
+    let values = explain("... on MetricFigure { value }");
+    let mut checked = 0;
+    for (scope, groups) in [
+        (json!({ "alliance": "tongwulang" }), "[REGION, YEAR]"),
+        (json!({ "region": "110000" }), "[]"),
+        (json!({ "region": "110112" }), "[YEAR]"),
+        (json!({ "alliance": "jingjinji" }), "[REGION]"),
+    ] {
+        let query = format!(
+            "query($scope: ScopeInput!) {{ \
+             jobFairSummary(scope: $scope, groupBy: {groups}) {{ fairs positionsOffered jobSeekers {fairs} }} \
+             organizationCoverage(scope: $scope, groupBy: [KIND]) {{ count {counts} }} \
+             events: metricSummary(metric: \"events_held\", scope: $scope, groupBy: {groups}) {{ value {values} }} \
+             homes: metricSummary(metric: \"communities_covered\", scope: $scope) {{ value {values} }} }}"
+        );
+        let data = app.data(&query, json!({ "scope": scope })).await;
+        let sum = |row: &Value, pick: &dyn Fn(&Value) -> Option<f64>| -> Option<f64> {
+            let values: Vec<f64> =
+                row["explain"]["counted"].as_array().unwrap().iter().filter_map(|c| pick(&c["figure"])).collect();
+            (!values.is_empty()).then(|| values.iter().sum())
+        };
+        let value = |path: &'static str| move |f: &Value| f.pointer(path).and_then(Value::as_f64);
+        for row in data["jobFairSummary"].as_array().unwrap() {
+            assert_eq!(
+                sum(row, &|f| Some(f.pointer("/fairs/value").and_then(Value::as_f64).unwrap_or(1.0))),
+                row["fairs"].as_f64(),
+                "{row:#}"
+            );
+            assert_eq!(sum(row, &value("/positionsOffered/value")), row["positionsOffered"].as_f64(), "{row:#}");
+            assert_eq!(sum(row, &value("/jobSeekers/value")), row["jobSeekers"].as_f64(), "{row:#}");
+            checked += 1;
+        }
+        for row in data["organizationCoverage"].as_array().unwrap() {
+            assert_eq!(sum(row, &value("/count/value")).unwrap_or(0.0), row["count"].as_f64().unwrap(), "{row:#}");
+            checked += 1;
+        }
+        for row in data["events"].as_array().unwrap().iter().chain(data["homes"].as_array().unwrap()) {
+            assert_eq!(sum(row, &value("/value")), row["value"].as_f64(), "{row:#}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 10, "{checked} rows");
 }

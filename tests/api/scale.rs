@@ -363,6 +363,30 @@ async fn generated_data_is_marked_synthetic_and_summable(app: TestApp) {
         .await;
     assert_eq!(listed["caseStatistics"]["totalCount"], 90 * 12 * 6);
     assert!(total > 0);
+
+    // `explain` of a year, by category: every monthly figure of its category, adding up.
+    let explained = app
+        .data(
+            r#"{ caseSummary(scope: { region: "901000" }, period: { from: "2023-01-01", to: "2023-12-31" },
+                 groupBy: [CATEGORY]) { received explain { counted { figure { ... on CaseStatistic { received { value } } } }
+                 leftOut { rule } } } }"#,
+            json!({}),
+        )
+        .await;
+    for row in explained["caseSummary"].as_array().unwrap() {
+        let counted = row["explain"]["counted"].as_array().unwrap();
+        assert_eq!(counted.len(), 90 * 12);
+        let sum: i64 = counted.iter().map(|c| c["figure"]["received"]["value"].as_i64().unwrap()).sum();
+        assert_eq!(Some(sum), row["received"].as_i64());
+    }
+    // All five years hold more figures than one explain lists: refused with a clear error,
+    // the numbers still answered.
+    let body = app
+        .graphql(r#"{ caseSummary(scope: { region: "901000" }) { received explain { counted { rule } } } }"#, json!({}))
+        .await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "OUT_OF_RANGE", "{body}");
+    assert!(error["message"].as_str().unwrap().contains("narrow"), "{body}");
 }
 
 async fn metrics_count_requests_statements_and_errors(app: TestApp) {

@@ -157,7 +157,9 @@ async fn submit(app: &TestApp, key: &str, figures: &[(usize, &Fig)], block: Bloc
 }
 
 const ROW: &str = "region { code } year quarter month category qualifier coverage { reporting total } \
-                   sources { key } received resolved resolutionRate peopleAided amountAided";
+                   sources { key } received resolved resolutionRate peopleAided amountAided \
+                   explain { counted { rule figure { report { key } ... on CaseStatistic { received { value } \
+                   resolved { value } peopleAided { value } amountAided } } } leftOut { rule } }";
 
 /// Every summary of a block a case asks for, by a name saying what it is: for each scope and
 /// window, each grouping with and without CATEGORY, and each grouping filtered to each category.
@@ -198,6 +200,9 @@ async fn answers(app: &TestApp, block: Block, scopes: &[&str], windows: &[usize]
                 );
                 let data = app.data(&query, variables.clone()).await;
                 for (alias, _, _) in chunk {
+                    if let Err(problem) = explains_itself(&data[alias.as_str()]) {
+                        out.insert(format!("!{scope} w{w} {alias}"), json!(problem));
+                    }
                     out.insert(format!("{scope} w{w} {alias}"), normalized(&data[alias.as_str()], block));
                 }
             }
@@ -206,8 +211,55 @@ async fn answers(app: &TestApp, block: Block, scopes: &[&str], windows: &[usize]
     out
 }
 
+/// Whether every row's `explain` accounts for its numbers: the counted figures add up to the
+/// row's received, resolved, people and money aided, their reports are the row's sources, and
+/// every figure left out names its rule.
+fn explains_itself(rows: &Value) -> Result<(), String> {
+    for row in rows.as_array().expect("summary rows") {
+        let counted = row["explain"]["counted"].as_array().expect("counted");
+        for (field, value) in
+            [("received", "/value"), ("resolved", "/value"), ("peopleAided", "/value"), ("amountAided", "")]
+        {
+            let values: Vec<f64> =
+                counted.iter().filter_map(|c| c["figure"][field].pointer(value).and_then(Value::as_f64)).collect();
+            let sum = (!values.is_empty()).then(|| values.iter().sum::<f64>());
+            let stated = row[field].as_f64();
+            let same = match (sum, stated) {
+                (Some(a), Some(b)) => (a - b).abs() < 1e-6 * a.abs().max(1.0),
+                (None, None) => true,
+                _ => false,
+            };
+            if !same {
+                return Err(format!("{field} is {stated:?} but its counted figures add up to {sum:?}: {row:#}"));
+            }
+        }
+        let reports: std::collections::BTreeSet<&str> =
+            counted.iter().filter_map(|c| c["figure"]["report"]["key"].as_str()).collect();
+        let sources: std::collections::BTreeSet<&str> =
+            row["sources"].as_array().expect("sources").iter().filter_map(|s| s["key"].as_str()).collect();
+        if reports != sources {
+            return Err(format!("sources {sources:?} but the counted figures come from {reports:?}: {row:#}"));
+        }
+        if counted.iter().any(|c| !c["rule"].is_null())
+            || row["explain"]["leftOut"].as_array().expect("left out").iter().any(|l| l["rule"].as_str().is_none())
+        {
+            return Err(format!("a counted figure with a rule, or one left out without: {row:#}"));
+        }
+    }
+    Ok(())
+}
+
+/// Problems `explains_itself` found in a set of answers.
+fn explained(answers: &BTreeMap<String, Value>) -> Result<(), String> {
+    match answers.iter().find(|(name, _)| name.starts_with('!')) {
+        Some((name, problem)) => Err(format!("{name}: {}", problem.as_str().unwrap_or_default())),
+        None => Ok(()),
+    }
+}
+
 /// A summary's rows as they compare between blocks: years relative to the block's first, and
-/// without the reports they come from (which differ between two submissions).
+/// without the reports they come from (which differ between two submissions) or the figures
+/// that explain them (their IDs differ too).
 fn normalized(rows: &Value, block: Block) -> Value {
     let rows = rows.as_array().expect("summary rows");
     Value::Array(
@@ -215,6 +267,7 @@ fn normalized(rows: &Value, block: Block) -> Value {
             .map(|row| {
                 let mut row = row.clone();
                 row["sources"] = Value::Null;
+                row["explain"] = Value::Null;
                 if let Some(year) = row["year"].as_i64() {
                     row["year"] = json!(year - i64::from(block.0));
                 }
@@ -292,10 +345,12 @@ async fn check_case(app: &TestApp, figures: &[Fig], reports: &[usize], order: &[
     let key = format!("inv-{}", one.0);
     assert_eq!(submit(app, &key, &numbered, one).await, "CREATED");
     let warm = answers(app, one, &SCOPES, &ALL).await;
+    explained(&warm)?;
     filters_are_groups(&warm)?;
     assert_eq!(submit(app, &key, &numbered, one).await, "UNCHANGED");
     let again = answers(app, one, &SCOPES, &ALL).await;
     let cold = answers(&app.replica(), one, &SCOPES, &ALL).await;
+    explained(&cold)?;
     for (name, answer) in &warm {
         if again[name] != *answer {
             return Err(format!("{name} changed when the same report was submitted again"));
