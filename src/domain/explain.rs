@@ -124,13 +124,13 @@ pub fn decide(
                     if gd > fd {
                         return (Some(EARLIER_STOCK_VALUE), Some(g.id));
                     }
-                    if gd == fd && g.report_id > f.report_id {
+                    if gd == fd && precedes(g, f) {
                         return (Some(RESTATEMENT), Some(g.id));
                     }
                     continue;
                 }
                 let equal = f.fs.is_some() && f.fe.is_some() && g.fs == f.fs && g.fe == f.fe;
-                if equal && (g.report_id > f.report_id || (g.report_id == f.report_id && g.id > f.id)) {
+                if equal && (precedes(g, f) || (g.report_id == f.report_id && g.id > f.id)) {
                     return (Some(RESTATEMENT), Some(g.id));
                 }
                 let inside = |x: &PoolFigure, y: &PoolFigure| match (x.fs, x.fe, y.fs, y.fe) {
@@ -155,6 +155,12 @@ pub fn decide(
             Decision { figure, row, rule, because }
         })
         .collect()
+}
+
+/// Whether `g`'s report takes precedence over `f`'s: the later as-of date (none is the
+/// earliest), then the greater report key.
+fn precedes(g: &PoolFigure, f: &PoolFigure) -> bool {
+    (g.asof.unwrap_or(NaiveDate::MIN), &g.rkey) > (f.asof.unwrap_or(NaiveDate::MIN), &f.rkey)
 }
 
 /// What is counted (category, kind, sector, metric); null equals null, as in the SQL.

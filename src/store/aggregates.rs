@@ -9,9 +9,10 @@
 //!    exactly the window wins over the finer ones inside it (unless grouping by time, where the
 //!    group is the granularity asked for); otherwise a coarser figure that
 //!    contains finer ones (a cumulative total over yearly figures) is left out and the finer
-//!    ones are summed. Of identical periods the most recent report's figure counts.
+//!    ones are summed. Of identical periods the figure of the report with precedence counts
+//!    (the later as-of date, then the greater key: [`PRECEDES`]).
 //! 5. **Latest value** (stocks): per region and thing, only the figures with the latest period
-//!    end count (of several reports stating it for the same date, the most recent report's);
+//!    end count (of several reports stating it for the same date, the one with precedence);
 //!    "of which" subsets (`part_of`) are never added.
 //! 6. **Qualifiers**: a sum with an APPROXIMATE term is APPROXIMATE, else with an AT_LEAST
 //!    term AT_LEAST, else EXACT.
@@ -352,11 +353,10 @@ fn statement(
         // Rule 5: only the latest period end per unit and thing.
         unit_rules.push("COALESCE(g.fe, '0001-01-01') > COALESCE(f.fe, '0001-01-01')".to_owned());
         // Two reports stating the level at the same date: the more recent report's statement.
-        unit_rules.push(
-            "(COALESCE(g.fe, '0001-01-01') = COALESCE(f.fe, '0001-01-01') AND g.report_id > f.report_id)".to_owned(),
-        );
+        unit_rules.push(format!("(COALESCE(g.fe, '0001-01-01') = COALESCE(f.fe, '0001-01-01') AND {PRECEDES})"));
     } else {
-        // Rule 4: prefer the figure matching the window; else the finest; of equals the latest report.
+        // Rule 4: prefer the figure matching the window; else the finest; of equals the report
+        // with precedence.
         // When grouping by time the group unit is the granularity asked for: no window preference.
         let by_time = grouping.year || grouping.quarter || grouping.month;
         let window_match = match (from, to) {
@@ -380,11 +380,9 @@ fn statement(
             }
             None => unit_rules.push(finer.to_owned()),
         }
-        unit_rules.push(
-            "(g.fs = f.fs AND g.fe = f.fe \
-             AND (g.report_id > f.report_id OR (g.report_id = f.report_id AND g.id > f.id)))"
-                .to_owned(),
-        );
+        unit_rules.push(format!(
+            "(g.fs = f.fs AND g.fe = f.fe AND ({PRECEDES} OR (g.report_id = f.report_id AND g.id > f.id)))"
+        ));
         // The contested part runs these rules as one window pass per unit and thing instead
         // of a join of the set with itself: both planners estimate a materialized set at one
         // row and then compare every pair (a nested loop of 450 × 450 figures took 39 ms when
@@ -395,7 +393,7 @@ fn statement(
         //   (`max_fs_before > fs`): a contained, different period either ends earlier or,
         //   ending the same day, starts later; the figure itself and equal periods never
         //   satisfy the strict comparisons;
-        // - of equal periods the latest report's (then the highest id) is number 1;
+        // - of equal periods the report with precedence (then the highest id) is number 1;
         // - with a window to match, a figure not matching it gives way to any that does (every
         //   candidate lies inside the window).
         // Figures without a period compare as null and are never left out, as in the join.
@@ -417,7 +415,7 @@ fn statement(
             "SELECT w.id FROM (SELECT f.id, f.fs, f.fe, \
                MIN(CASE WHEN f.fs IS NOT NULL THEN f.fe END) OVER (PARTITION BY {unit} ORDER BY f.fs DESC) AS min_fe_after, \
                MAX(CASE WHEN f.fe IS NOT NULL THEN f.fs END) OVER (PARTITION BY {unit} ORDER BY f.fe) AS max_fs_before, \
-               ROW_NUMBER() OVER (PARTITION BY {unit}, f.fs, f.fe ORDER BY f.report_id DESC, f.id DESC) AS same_period_rank\
+               ROW_NUMBER() OVER (PARTITION BY {unit}, f.fs, f.fe ORDER BY COALESCE(f.asof, '0001-01-01') DESC, f.rkey DESC, f.report_id DESC, f.id DESC) AS same_period_rank\
                {window_matches} FROM {pool} f) w WHERE {}",
             rules.join(" OR ")
         ));
@@ -587,6 +585,15 @@ fn statement(
     sql
 }
 
+/// A report's as-of date for precedence between reports (docs/aggregation.md §2.5): its
+/// publication date, else the end of its period; a report with neither comes last.
+const ASOF: &str = "COALESCE(p.published_on, p.period_end)";
+
+/// Whether figure `g`'s report takes precedence over figure `f`'s (another report): the later
+/// as-of date, then the greater report key — never the order they were submitted in.
+const PRECEDES: &str = "(COALESCE(g.asof, '0001-01-01') > COALESCE(f.asof, '0001-01-01') \
+    OR (COALESCE(g.asof, '0001-01-01') = COALESCE(f.asof, '0001-01-01') AND g.rkey > f.rkey))";
+
 /// The start of a summary's statements: the scope's regions (argument 1, `roots`), the depth
 /// condition, the alliance argument, and the candidate figures as a SELECT — in scope and
 /// window, of current revisions, of the part asked for. `with_subsets`: subsets that the
@@ -684,7 +691,8 @@ fn candidates(
         (true, false) => ", FALSE AS subset_left_out",
     };
     let select = format!(
-        "SELECT {columns}{subset_column}, {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, {key} AS k, {key2} AS k2 \
+        "SELECT {columns}{subset_column}, {ASOF} AS asof, COALESCE(p.report_key, '') AS rkey, \
+         {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, {key} AS k, {key2} AS k2 \
          FROM {table} t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL WHERE {wheres}",
         columns = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
         table = spec.table,
@@ -795,6 +803,9 @@ pub struct PoolFigure {
     pub fe: Option<NaiveDate>,
     pub k: Option<String>,
     pub k2: Option<String>,
+    /// The report's as-of date and key, for precedence between reports.
+    pub asof: Option<NaiveDate>,
+    pub rkey: String,
     pub part_of: Option<i64>,
     /// A subset ("of which") that the summary leaves out before any rule (its total counts).
     pub subset_left_out: bool,
@@ -839,7 +850,7 @@ pub async fn explain_pool(
     sql.push(&format!(
         "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}) \
          SELECT kept.id, kept.report_id, kept.region_code, kept.organization_id, kept.scope_alliance, kept.fs, \
-         kept.fe, kept.k, kept.k2, {part_of} AS part_of, kept.subset_left_out, {measures} FROM ({select}) kept \
+         kept.fe, kept.k, kept.k2, kept.asof, kept.rkey, {part_of} AS part_of, kept.subset_left_out, {measures} FROM ({select}) kept \
          ORDER BY kept.id LIMIT {limit}",
         measures = measures.join(", "),
     ));

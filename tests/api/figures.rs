@@ -20,6 +20,7 @@ on_both_backends!(
     figures_longer_than_a_bucket_get_a_row_of_their_own,
     every_row_explains_itself_with_the_rules_that_applied,
     demo_summaries_of_every_kind_explain_themselves,
+    restatements_follow_the_reports_dates_not_the_order_they_arrive_in,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -726,4 +727,37 @@ async fn demo_summaries_of_every_kind_explain_themselves(app: TestApp) {
         }
     }
     assert!(checked > 10, "{checked} rows");
+}
+
+/// Two reports state the same figure (node, thing, period) with different values: the report
+/// published later counts, whichever was submitted first (it had been the one submitted last).
+async fn restatements_follow_the_reports_dates_not_the_order_they_arrive_in(app: TestApp) {
+    let report = |key: &str, published: &str, town: &str, received: i64| {
+        json!({ "key": format!("{key}-{town}"), "title": key, "publishedOn": published, "figures": { "caseStatistics": [
+            case(&format!("{key}-{town}"), &format!("110112-{town}"), "2013-01-01", "2013-12-31", "RIGHTS_PROTECTION", n(received), Value::Null),
+        ] } })
+    };
+    // 梨园: the review (2025) first, then the yearbook (2014). 台湖: the other way round.
+    for (first, second) in [
+        (report("review", "2025-12-01", "liyuan", 45), report("yearbook", "2014-03-01", "liyuan", 40)),
+        (report("yearbook", "2014-03-01", "taihu", 40), report("review", "2025-12-01", "taihu", 45)),
+    ] {
+        for input in [first, second] {
+            let body = submit(&app, &admin(), input).await;
+            assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+        }
+    }
+    let query = r#"query($region: String!) { caseSummary(scope: { region: $region },
+        period: { from: "2013-01-01", to: "2013-12-31" }, category: RIGHTS_PROTECTION) {
+        received sources { key } explain { leftOut { rule figure { excerpt } because { excerpt } } } } }"#;
+    for town in ["liyuan", "taihu"] {
+        let row = app.data(query, json!({ "region": format!("110112-{town}") })).await["caseSummary"][0].clone();
+        assert_eq!(row["received"], 45, "{town}: {row:#}");
+        assert_eq!(row["sources"], json!([{ "key": format!("review-{town}") }]));
+        assert_eq!(
+            row["explain"]["leftOut"],
+            json!([{ "rule": "RESTATEMENT", "figure": { "excerpt": format!("fixture yearbook-{town}") },
+                     "because": { "excerpt": format!("fixture review-{town}") } }])
+        );
+    }
 }

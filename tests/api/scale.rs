@@ -71,7 +71,7 @@ async fn competing_fixture(app: &TestApp) {
     });
     assert_eq!(submit(app, first).await, "CREATED");
     let restatement = json!({
-        "key": "fixture-scale-b", "title": "Fixture B", "region": "110112",
+        "key": "fixture-scale-b", "title": "Fixture B", "region": "110112", "publishedOn": "2032-01-15",
         "period": { "start": "2031-02-01", "end": "2031-02-28" },
         "figures": { "caseStatistics": [case("b1", "110112", "2031-02-01", "2031-02-28", "RIGHTS_PROTECTION", 33)] }
     });
@@ -207,7 +207,7 @@ async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
     // A revision supersedes a report: its old figures stop competing (their flags are cleared)
     // and the new ones go through the rules.
     let revised = json!({
-        "key": "fixture-scale-b", "title": "Fixture B, revised", "region": "110112",
+        "key": "fixture-scale-b", "title": "Fixture B, revised", "region": "110112", "publishedOn": "2032-01-15",
         "period": { "start": "2031-02-01", "end": "2031-02-28" },
         "figures": { "caseStatistics": [case("b1", "110112", "2031-02-01", "2031-02-28", "RIGHTS_PROTECTION", 34)] }
     });
@@ -215,7 +215,8 @@ async fn fast_path_agrees_with_the_full_rules(app: TestApp) {
     check("revised").await;
 
     // And the figures the rules leave out are really left out: the January township figure
-    // under the county's, the February figure restated by a later report (as revised).
+    // under the county's, the February figure restated by a report published later (as revised;
+    // fixture A's as-of date is the end of its period, 2031-12-31).
     let jan = app
         .data(
             r#"{ caseSummary(scope: { region: "110112" }, period: { from: "2031-01-01", to: "2031-02-28" },
