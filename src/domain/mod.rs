@@ -5,7 +5,6 @@ pub mod audit;
 pub mod cache;
 pub mod dataset;
 pub mod events;
-pub mod explain;
 pub mod figures;
 pub mod libraries;
 mod library_services;

@@ -629,11 +629,11 @@ impl Services {
         scope: &SummaryScope,
         window: Window,
         group: GroupBy,
-    ) -> AppResult<Vec<super::explain::Decision>> {
+    ) -> AppResult<Vec<super::summary::explain::Decision>> {
         let resolved = self.resolve_scope(scope, group).await?;
         let grouping = group.grouping();
         let period = (window.from, window.to);
-        let limit = super::explain::MAX_FIGURES;
+        let limit = super::summary::explain::MAX_FIGURES;
         let (pool, ancestry) =
             store::aggregates::explain_pool(&self.store, spec, &resolved, period, grouping, limit + 1).await?;
         if pool.len() > limit {
@@ -642,7 +642,7 @@ impl Services {
                  category (the numbers themselves are not limited)"
             )));
         }
-        Ok(super::explain::decide(spec, &resolved, period, grouping, pool, &ancestry))
+        Ok(super::summary::explain::decide(spec, &resolved, period, grouping, pool, &ancestry))
     }
 
     /// A summary of a table with the `contested` flag, in two parts: the contested figures

@@ -123,7 +123,7 @@ pub struct Explainer {
     scope: SummaryScope,
     window: Window,
     group: GroupBy,
-    decisions: tokio::sync::OnceCell<Vec<crate::domain::explain::Decision>>,
+    decisions: tokio::sync::OnceCell<Vec<crate::domain::summary::explain::Decision>>,
 }
 
 impl Explainer {
@@ -224,7 +224,7 @@ impl RowCommon {
         let e = &self.1;
         let decisions = e.decisions.get_or_try_init(|| services.explain(&e.spec, &e.scope, e.window, e.group)).await?;
         let key = self.0.key();
-        let mine: Vec<&crate::domain::explain::Decision> = decisions.iter().filter(|d| d.row == key).collect();
+        let mine: Vec<&crate::domain::summary::explain::Decision> = decisions.iter().filter(|d| d.row == key).collect();
         let Some(kind) = FigureKind::of_table(e.spec.table) else {
             return Ok(Explanation { counted: Vec::new(), left_out: Vec::new() });
         };

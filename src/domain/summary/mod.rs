@@ -1,12 +1,15 @@
-//! Dashboard summaries: what is summed, over which regions, grouped how. The sums themselves
-//! run in SQL (`store::aggregates`), with the rules written down there.
+//! Dashboard summaries: what is summed, over which regions, grouped how, and why each number
+//! is what it is (`explain`). The semantics are docs/aggregation.md; the sums run in SQL
+//! (`store::aggregates`, the only place that builds aggregate SQL).
+
+pub mod explain;
 
 use chrono::NaiveDate;
 
 use super::figures::{CaseCategory, MetricNature};
 use super::model::{OrganizationKind, Qualifier};
 use crate::error::{AppError, AppResult};
-use crate::store::aggregates::{Grouping, Row, Spec};
+use crate::store::aggregates::{Grouping, Row, Spec, specs};
 
 /// Where a summary looks: a region or an alliance, with or without what lies below.
 #[derive(Clone, Debug)]
@@ -105,8 +108,8 @@ impl SummaryRow {
     }
 
     /// The row's keys, as `explain` assigns figures to rows.
-    pub fn key(&self) -> super::explain::RowKey {
-        super::explain::RowKey {
+    pub fn key(&self) -> explain::RowKey {
+        explain::RowKey {
             region: self.region.clone(),
             year: self.year,
             quarter: self.quarter,
@@ -194,82 +197,22 @@ impl GroupBy {
 
 /// Case statistics: received, resolved, people aided, amount aided; keyed by category.
 pub fn case_spec(category: Option<CaseCategory>) -> Spec {
-    Spec {
-        table: "case_statistics",
-        measures: vec![
-            ("kept.resolved", "kept.resolved_q"),
-            ("kept.received", "kept.received_q"),
-            ("kept.people_aided", "kept.people_aided_q"),
-            ("kept.amount_aided", "kept.amount_aided_q"),
-        ],
-        key_column: Some("t.category"),
-        key2_column: None,
-        only: category.map(|c| ("category", c.as_str().to_owned())),
-        stock: false,
-        has_alliance: false,
-        has_part_of: true,
-        subsets_by_key: true,
-        fast_path: true,
-        periods_required: true,
-    }
+    specs::case_statistics(category.map(CaseCategory::as_str))
 }
 
 /// Job fairs: fairs (a single fair counts 1), employers, positions, seekers, intents, hires.
 pub fn job_fair_spec() -> Spec {
-    Spec {
-        table: "job_fairs",
-        measures: vec![
-            ("COALESCE(kept.fairs, 1)", "kept.fairs_q"),
-            ("kept.employers", "kept.employers_q"),
-            ("kept.positions_offered", "kept.positions_offered_q"),
-            ("kept.job_seekers", "kept.job_seekers_q"),
-            ("kept.intents", "kept.intents_q"),
-            ("kept.hires", "kept.hires_q"),
-        ],
-        key_column: None,
-        key2_column: None,
-        only: None,
-        stock: false,
-        has_alliance: true,
-        has_part_of: false,
-        subsets_by_key: false,
-        fast_path: true,
-        periods_required: false,
-    }
+    specs::job_fairs()
 }
 
 /// Organization counts: stocks, keyed by kind and sector.
 pub fn organization_spec(kind: Option<OrganizationKind>) -> Spec {
-    Spec {
-        table: "organization_counts",
-        measures: vec![("kept.count", "kept.count_q")],
-        key_column: Some("t.organization_kind"),
-        key2_column: Some("t.sector"),
-        only: kind.map(|k| ("organization_kind", k.as_str().to_owned())),
-        stock: true,
-        has_alliance: true,
-        has_part_of: true,
-        subsets_by_key: false,
-        fast_path: false,
-        periods_required: false,
-    }
+    specs::organization_counts(kind.map(OrganizationKind::as_str))
 }
 
 /// A catalog metric: summed when a flow, latest value when a stock.
 pub fn metric_spec(code: &str, nature: MetricNature) -> Spec {
-    Spec {
-        table: "metric_figures",
-        measures: vec![("kept.value", "kept.value_q")],
-        key_column: None,
-        key2_column: None,
-        only: Some(("metric", code.to_owned())),
-        stock: nature == MetricNature::Stock,
-        has_alliance: true,
-        has_part_of: true,
-        subsets_by_key: false,
-        fast_path: false,
-        periods_required: false,
-    }
+    specs::metric(code, nature == MetricNature::Stock)
 }
 
 #[cfg(test)]

@@ -1,0 +1,353 @@
+//! Dashboard aggregates, computed in SQL. What every summary means is docs/aggregation.md
+//! (rule names, precedence, worked examples); this module is its implementation, and §12 there
+//! lists where the two still differ. In short: current revisions only; a figure counts when its
+//! whole period lies in the window; a region's (or alliance's) own figure stands over the
+//! figures below it for the same thing and an overlapping period; for one node and thing a
+//! figure of exactly the window stands over those inside it, otherwise finer figures stand over
+//! the one containing them; of equal periods the report with precedence (`statement`'s
+//! `PRECEDES`: the later as-of date, then the greater key); stocks take the latest value;
+//! subsets are not added; a sum's qualifier is its worst term's. `specs` says what each summary
+//! sums, `statement` builds the statements, `explain` reads what "why this number" decides.
+
+use chrono::NaiveDate;
+use sqlx::FromRow;
+
+mod explain;
+pub mod specs;
+mod statement;
+
+pub use explain::{Ancestry, PoolFigure, explain_pool};
+
+use super::dialect::{Backend, json_list};
+use super::sql::Sql;
+use super::{Store, StoreResult};
+use statement::statement;
+
+/// The regions (and alliance) a summary covers.
+#[derive(Clone, Debug)]
+pub struct ResolvedScope {
+    /// The scope's region, or the alliance's member regions.
+    pub roots: Vec<String>,
+    /// Whether regions below the roots count.
+    pub include_descendants: bool,
+    /// For an alliance scope: the alliance, whose own figures count too.
+    pub alliance_id: Option<i64>,
+    /// For a region scope grouped by region: the scope region (rows are its children).
+    pub group_parent: Option<String>,
+}
+
+/// How rows are grouped.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Grouping {
+    pub region: bool,
+    pub year: bool,
+    pub quarter: bool,
+    pub month: bool,
+    /// Group by the figure's key column (category, organization kind).
+    pub key: bool,
+    /// Group by the second key column (sector).
+    pub key2: bool,
+}
+
+/// What to summarize: a figure table and its measures.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub table: &'static str,
+    /// (value expression, qualifier expression) per measure, over the rows of `kept`.
+    pub measures: Vec<(&'static str, &'static str)>,
+    /// The column naming what is counted (category, kind), if any.
+    pub key_column: Option<&'static str>,
+    /// A second such column (sector), if any.
+    pub key2_column: Option<&'static str>,
+    /// Restrict to rows where this column equals this value (a metric code).
+    pub only: Option<(&'static str, String)>,
+    /// Stocks take the latest value; flows sum over time.
+    pub stock: bool,
+    /// Whether the table has an alliance column (case statistics do not).
+    pub has_alliance: bool,
+    /// Whether the table has a `part_of` column (subsets to leave out).
+    pub has_part_of: bool,
+    /// Whether subsets are breakdowns by the key (category): shown in their own group when
+    /// grouping by key, left out otherwise.
+    pub subsets_by_key: bool,
+    /// Whether the table keeps the `contested` flag (store::contested): then only contested
+    /// figures go through the rules, the rest count directly.
+    pub fast_path: bool,
+    /// Whether every row has both period columns (case statistics).
+    pub periods_required: bool,
+}
+
+/// One grouped row, before domain interpretation.
+#[derive(Debug, FromRow)]
+pub struct Row {
+    pub region: Option<String>,
+    pub year: Option<i64>,
+    pub quarter: Option<i64>,
+    pub month: Option<i64>,
+    /// Grouped by time, a row of figures that span more than one bucket: their period
+    /// (docs/aggregation.md §6.2). Null otherwise.
+    pub span_from: Option<NaiveDate>,
+    pub span_to: Option<NaiveDate>,
+    pub key: Option<String>,
+    pub key2: Option<String>,
+    pub m0: Option<f64>,
+    pub m1: Option<f64>,
+    pub m2: Option<f64>,
+    pub m3: Option<f64>,
+    pub m4: Option<f64>,
+    pub m5: Option<f64>,
+    /// Sum of measure 0 over figures that also have measure 1 (for rates such as resolved/received).
+    pub m0_paired: Option<f64>,
+    /// Sum of measure 1 over figures that also have measure 0.
+    pub m1_paired: Option<f64>,
+    pub qualifier_rank: Option<i64>,
+    pub reporting: i64,
+    pub sources: Option<String>,
+}
+
+/// Which figures a statement sums. A summary over a table with the `contested` flag can be
+/// computed in two parts: the uncontested figures (summed directly; the expensive part, which
+/// writes of contested figures do not change, so it is kept per base version) and the
+/// contested ones (through the rules; few). Each part is grouped down to (group, region,
+/// report), so that [`merge`] can count distinct regions and reports over both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Every figure, in one statement ([`summarize`]).
+    Whole,
+    /// Only uncontested figures.
+    Uncontested,
+    /// Only contested figures, through the rules.
+    Contested,
+}
+
+/// One row of a part: a group, one region and one report within it, and the base version the
+/// statement ran at (bumped by every write that changes the uncontested figures; migration
+/// 0009). A part with no rows still yields one row, with the version and no report.
+#[derive(Clone, Debug, FromRow)]
+pub struct PartRow {
+    pub base: i64,
+    pub region: Option<String>,
+    pub year: Option<i64>,
+    pub quarter: Option<i64>,
+    pub month: Option<i64>,
+    pub span_from: Option<NaiveDate>,
+    pub span_to: Option<NaiveDate>,
+    pub key: Option<String>,
+    pub key2: Option<String>,
+    pub unit_region: Option<String>,
+    pub unit_report: Option<i64>,
+    pub m0: Option<f64>,
+    pub m1: Option<f64>,
+    pub m2: Option<f64>,
+    pub m3: Option<f64>,
+    pub m4: Option<f64>,
+    pub m5: Option<f64>,
+    pub m0_paired: Option<f64>,
+    pub m1_paired: Option<f64>,
+    pub qualifier_rank: Option<i64>,
+}
+
+/// Runs one part of a summary of a table with the `contested` flag; returns the base version
+/// the statement saw and the part's rows.
+pub async fn summarize_part(
+    store: &Store,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    grouping: Grouping,
+    part: Part,
+) -> StoreResult<(i64, Vec<PartRow>)> {
+    debug_assert!(spec.fast_path && part != Part::Whole);
+    let sql = statement(store.backend(), spec, scope, from, to, grouping, part);
+    let rows: Vec<PartRow> = store.fetch_all(&sql).await?;
+    let base = rows.first().map_or(0, |r| r.base);
+    Ok((base, rows.into_iter().filter(|r| r.unit_report.is_some()).collect()))
+}
+
+/// The base version (see [`PartRow`]): for tests and diagnostics.
+pub async fn base_version(store: &Store) -> StoreResult<i64> {
+    store.fetch_count(&Sql::new("SELECT base_version FROM data_version WHERE id = 1")).await
+}
+
+/// Adds up part rows (of the same base version) into the rows [`summarize`] gives, in the same
+/// order: sums add, qualifiers take the worst, regions and reports count once per group.
+pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
+    use std::collections::{BTreeMap, BTreeSet};
+    type Group = (
+        Option<String>,
+        Option<i64>,
+        Option<i64>,
+        Option<i64>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
+        Option<String>,
+        Option<String>,
+    );
+    #[derive(Default)]
+    struct Acc {
+        m: [Option<f64>; 8],
+        rank: i64,
+        regions: BTreeSet<String>,
+        reports: BTreeSet<i64>,
+    }
+    fn add(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+        match (a, b) {
+            (Some(x), Some(y)) => Some(x + y),
+            (x, None) => x,
+            (None, y) => y,
+        }
+    }
+    let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
+    for p in parts {
+        let acc =
+            groups.entry((p.region, p.year, p.quarter, p.month, p.span_from, p.span_to, p.key, p.key2)).or_default();
+        let values = [p.m0, p.m1, p.m2, p.m3, p.m4, p.m5, p.m0_paired, p.m1_paired];
+        for (sum, value) in acc.m.iter_mut().zip(values) {
+            *sum = add(*sum, value);
+        }
+        acc.rank = acc.rank.max(p.qualifier_rank.unwrap_or(0));
+        acc.regions.extend(p.unit_region);
+        acc.reports.extend(p.unit_report);
+    }
+    let grouped =
+        grouping.region || grouping.year || grouping.quarter || grouping.month || grouping.key || grouping.key2;
+    if !grouped && groups.is_empty() {
+        // Like an aggregate without GROUP BY over no rows: one row that says "nothing".
+        groups.insert(Default::default(), Acc::default());
+    }
+    let mut rows: Vec<Row> = groups
+        .into_iter()
+        .map(|((region, year, quarter, month, span_from, span_to, key, key2), acc)| Row {
+            region,
+            year,
+            quarter,
+            month,
+            span_from,
+            span_to,
+            key,
+            key2,
+            m0: acc.m[0],
+            m1: acc.m[1],
+            m2: acc.m[2],
+            m3: acc.m[3],
+            m4: acc.m[4],
+            m5: acc.m[5],
+            m0_paired: acc.m[6],
+            m1_paired: acc.m[7],
+            qualifier_rank: Some(acc.rank),
+            reporting: acc.regions.len() as i64,
+            sources: (!acc.reports.is_empty())
+                .then(|| acc.reports.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
+        })
+        .collect();
+    // The order of `ORDER BY` over the group columns: nulls last on PostgreSQL, first on SQLite.
+    let nulls_last = backend == Backend::Postgres;
+    fn by<T: Ord>(a: &Option<T>, b: &Option<T>, nulls_last: bool) -> std::cmp::Ordering {
+        match (a, b) {
+            (Some(x), Some(y)) => x.cmp(y),
+            (None, None) => std::cmp::Ordering::Equal,
+            (None, Some(_)) if nulls_last => std::cmp::Ordering::Greater,
+            (None, Some(_)) => std::cmp::Ordering::Less,
+            (Some(_), None) if nulls_last => std::cmp::Ordering::Less,
+            (Some(_), None) => std::cmp::Ordering::Greater,
+        }
+    }
+    rows.sort_by(|a, b| {
+        by(&a.region, &b.region, nulls_last)
+            .then_with(|| by(&a.year, &b.year, nulls_last))
+            .then_with(|| by(&a.quarter, &b.quarter, nulls_last))
+            .then_with(|| by(&a.month, &b.month, nulls_last))
+            .then_with(|| by(&a.span_from, &b.span_from, nulls_last))
+            .then_with(|| by(&a.span_to, &b.span_to, nulls_last))
+            .then_with(|| by(&a.key, &b.key, nulls_last))
+            .then_with(|| by(&a.key2, &b.key2, nulls_last))
+    });
+    rows
+}
+
+/// Runs a summary.
+pub async fn summarize(
+    store: &Store,
+    spec: &Spec,
+    scope: &ResolvedScope,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    grouping: Grouping,
+) -> StoreResult<Vec<Row>> {
+    let sql = statement(store.backend(), spec, scope, from, to, grouping, Part::Whole);
+    let rows: Vec<Row> = store.fetch_all(&sql).await?;
+    // Without grouping, an empty input still yields one row of nulls: keep it (it says "nothing").
+    Ok(rows)
+}
+
+/// The number of regions in scope, per group region (for `coverage.total`).
+pub async fn scope_sizes(store: &Store, scope: &ResolvedScope) -> StoreResult<Vec<(Option<String>, i64)>> {
+    #[derive(FromRow)]
+    struct Size {
+        region: Option<String>,
+        n: i64,
+    }
+    let b = store.backend();
+    let mut sql = Sql::new("");
+    let roots = b.text_list(sql.next_index());
+    sql.arg(json_list(&scope.roots));
+    let depth = if scope.include_descendants { "" } else { " AND distance = 0" };
+    let group = match &scope.group_parent {
+        Some(parent) => {
+            let p = sql.arg(parent.as_str());
+            format!(
+                "COALESCE((SELECT rc.ancestor FROM region_closure rc JOIN regions r ON r.code = rc.ancestor \
+                 WHERE rc.descendant = s.code AND r.parent_code = {p}), s.code)"
+            )
+        }
+        None => format!(
+            "(SELECT MIN(rc.ancestor) FROM region_closure rc WHERE rc.descendant = s.code AND rc.ancestor IN ({roots}))"
+        ),
+    };
+    sql.push(&format!(
+        "WITH scope(code) AS (SELECT DISTINCT descendant FROM region_closure WHERE ancestor IN ({roots}){depth}) \
+         SELECT {group} AS region, COUNT(*) AS n FROM scope s GROUP BY 1"
+    ));
+    let rows: Vec<Size> = store.fetch_all(&sql).await?;
+    Ok(rows.into_iter().map(|r| (r.region, r.n)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// W2 of the benchmarks: a province's case statistics for a year, by category and month.
+    fn w2(b: Backend) -> String {
+        let spec = specs::case_statistics(None);
+        let scope = ResolvedScope {
+            roots: vec!["901000".into()],
+            include_descendants: true,
+            alliance_id: None,
+            group_parent: None,
+        };
+        let (from, to) = (NaiveDate::from_ymd_opt(2023, 1, 1), NaiveDate::from_ymd_opt(2023, 12, 31));
+        format!(
+            "{:?}",
+            statement(
+                b,
+                &spec,
+                &scope,
+                from,
+                to,
+                Grouping { key: true, month: true, ..Grouping::default() },
+                Part::Whole
+            )
+        )
+    }
+
+    #[test]
+    fn rules_are_uncorrelated_and_candidates_narrow() {
+        for b in [Backend::Sqlite, Backend::Postgres] {
+            let sql = w2(b);
+            assert!(!sql.contains("EXISTS"), "{sql}");
+            assert!(!sql.contains("t.*"), "{sql}");
+            assert!(sql.contains("t.received_q"), "{sql}");
+        }
+    }
+}
