@@ -422,15 +422,23 @@ impl AnyFigureFilter {
 }
 
 /// The union of the kinds' matching `(kind rank, id)`, keyset-bounded by `after`.
-fn keys_statement(filter: &AnyFigureFilter, after: Option<(i64, i64)>, select: &str) -> Option<Sql> {
+fn keys_statement(
+    filter: &AnyFigureFilter,
+    after: Option<(i64, i64)>,
+    select: &str,
+    limit: Option<usize>,
+) -> Option<Sql> {
     let mut sql = Sql::new(format!("{select} FROM ("));
     let mut parts = 0;
+    // A page needs at most `limit` keys of each kind: each part stops there, in id order (its
+    // primary key), so a page never sorts a whole table.
+    let limit = limit.map(|n| sql.arg(i64::try_from(n).unwrap_or(i64::MAX)));
     for kind in filter.kinds() {
         let rank = kind.rank();
         if after.is_some_and(|(k, _)| rank < k) {
             continue;
         }
-        sql.push(if parts == 0 { "SELECT " } else { " UNION ALL SELECT " });
+        sql.push(if parts == 0 { "SELECT * FROM (SELECT " } else { " UNION ALL SELECT * FROM (SELECT " });
         sql.push(&format!("CAST({rank} AS BIGINT) AS kind, t.id AS id"));
         push_filter(&mut sql, kind.table(), &filter.shared);
         if let Some((_, id)) = after.filter(|(k, _)| *k == rank) {
@@ -441,6 +449,10 @@ fn keys_statement(filter: &AnyFigureFilter, after: Option<(i64, i64)>, select: &
             let m = sql.arg(metric);
             sql.push(&format!(" AND t.metric = {m}"));
         }
+        if let Some(limit) = &limit {
+            sql.push(&format!(" ORDER BY t.id LIMIT {limit}"));
+        }
+        sql.push(&format!(") p{rank}"));
         parts += 1;
     }
     sql.push(") u");
@@ -453,7 +465,7 @@ pub async fn any_figures(
     filter: &AnyFigureFilter,
     page: &PageRequest<(i64, i64)>,
 ) -> StoreResult<Page<AnyFigureRow>> {
-    let Some(mut sql) = keys_statement(filter, page.after, "SELECT kind, id") else {
+    let Some(mut sql) = keys_statement(filter, page.after, "SELECT kind, id", Some(page.first + 1)) else {
         return Ok(Page::from_overfetch(Vec::new(), page.first));
     };
     let limit = sql.arg(i64::try_from(page.first + 1).unwrap_or(i64::MAX));
@@ -471,7 +483,7 @@ pub async fn any_figures(
 
 /// How many figures of every kind match.
 pub async fn count_any_figures(store: &Store, filter: &AnyFigureFilter) -> StoreResult<i64> {
-    match keys_statement(filter, None, "SELECT COUNT(*)") {
+    match keys_statement(filter, None, "SELECT COUNT(*)", None) {
         Some(sql) => store.fetch_count(&sql).await,
         None => Ok(0),
     }
