@@ -217,6 +217,13 @@ impl CaseStatisticNode {
         self.0.amount_aided
     }
 
+    /// How exact `amountAided` is as stated ("近百万元" is APPROXIMATE); null without an amount.
+    async fn amount_aided_qualifier(&self) -> Option<Qualifier> {
+        self.0
+            .amount_aided
+            .map(|_| self.0.amount_aided_q.as_deref().and_then(|q| q.parse().ok()).unwrap_or(Qualifier::Exact))
+    }
+
     /// A resolution rate the report states (percent), as stated.
     async fn reported_rate(&self) -> Option<f64> {
         self.0.reported_rate
@@ -557,6 +564,11 @@ impl MetricFigureNode {
     /// How exact the statement is.
     async fn qualifier(&self) -> Qualifier {
         self.0.value_q.parse().unwrap_or(Qualifier::Exact)
+    }
+
+    /// What the value counts, as the metric catalog states it (e.g. `count`, `yuan`).
+    async fn unit(&self) -> &str {
+        &self.0.unit
     }
 
     /// Whether this is a total over several years.

@@ -304,6 +304,8 @@ pub struct MetricFigureRow {
     pub value_q: String,
     pub cumulative: bool,
     pub part_of: Option<i64>,
+    /// The metric's unit (from the catalog).
+    pub unit: String,
 }
 
 /// The columns every figure table shares.
@@ -319,7 +321,10 @@ fn plan_indicator_columns() -> String {
 }
 
 fn metric_figure_columns() -> String {
-    format!("{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.part_of")
+    format!(
+        "{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.part_of, \
+         (SELECT m.unit FROM metrics m WHERE m.code = t.metric) AS unit"
+    )
 }
 
 async fn of_reports<T: super::sql::AnyRow>(

@@ -514,6 +514,33 @@ async fn every_figure_is_listed_once_with_its_report_and_scope(app: TestApp) {
     let of_report = ids_of(all_figures(&app, json!({ "report": report })).await);
     assert_eq!(of_report, keep(&|f| f["report"]["id"] == report));
 
+    // Every metric value carries its catalog unit; a stated amount its qualifier.
+    let catalog = app.data("{ metrics { code unit } }", json!({})).await;
+    let units: std::collections::HashMap<&str, &str> = catalog["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["code"].as_str().unwrap(), m["unit"].as_str().unwrap()))
+        .collect();
+    let metric_units = app
+        .data("{ figures(first: 100, filter: { types: [METRIC_FIGURE] }) { edges { node { ... on MetricFigure { metric unit } } } } }", json!({}))
+        .await;
+    for edge in metric_units["figures"]["edges"].as_array().unwrap() {
+        let node = &edge["node"];
+        assert_eq!(node["unit"].as_str(), units.get(node["metric"].as_str().unwrap()).copied(), "{node}");
+    }
+    let amounts = app
+        .data("{ caseStatistics(first: 100) { edges { node { amountAided amountAidedQualifier } } } }", json!({}))
+        .await;
+    let amounts: Vec<(Value, Value)> = amounts["caseStatistics"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["node"]["amountAided"].clone(), e["node"]["amountAidedQualifier"].clone()))
+        .collect();
+    assert!(amounts.contains(&(json!(67520132.32), json!("EXACT"))), "{amounts:?}");
+    assert!(amounts.iter().all(|(amount, q)| amount.is_null() == q.is_null()), "{amounts:?}");
+
     let body = app.graphql("{ figures(filter: { metric: \"no_such_metric\" }) { totalCount } }", json!({})).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
     assert_eq!(only_error(&body)["extensions"]["problems"][0]["path"], "filter.metric", "{body}");
