@@ -14,11 +14,18 @@ use axum::response::{IntoResponse, Response};
 pub struct AllowedHosts(Vec<String>);
 
 impl AllowedHosts {
+    /// Reads the setting: a port is ignored (`fulian.example.cn:8443`), and `*.example.cn` is
+    /// read as `.example.cn`.
     pub fn new(names: &[String]) -> Self {
         Self(
             names
                 .iter()
-                .map(|n| n.trim().trim_end_matches('.').to_ascii_lowercase())
+                .map(|n| {
+                    let n = n.trim();
+                    let n = if n == "*" { n } else { strip_port(n) };
+                    let n = n.strip_prefix('*').filter(|rest| rest.starts_with('.')).unwrap_or(n);
+                    n.trim_end_matches('.').to_ascii_lowercase()
+                })
                 .filter(|n| !n.is_empty())
                 .collect(),
         )
@@ -98,6 +105,9 @@ mod tests {
             assert!(!allowed.allows(host), "{host}");
         }
         assert!(AllowedHosts::new(&[]).allows("evil.example"), "unset: any host");
+        let spelled = AllowedHosts::new(&["fulian.example.cn:8443".into(), "*.gov.example".into()]);
+        assert!(spelled.allows("fulian.example.cn") && spelled.allows("a.gov.example:443"));
+        assert!(!spelled.allows("evil.example"));
         assert!(AllowedHosts::new(&["*".into()]).allows("evil.example"));
     }
 }
