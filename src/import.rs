@@ -227,12 +227,21 @@ fn locate(path: &str, message: &str, index: usize, origins: Option<&(Origins, us
         if let Some((kind, index)) = head.split_once('[') {
             let index: usize = index.trim_end_matches(']').parse().unwrap_or(0);
             let row = origins.get(&(kind.to_owned(), index)).copied();
-            let column = tail.split('.').next().filter(|c| !c.is_empty()).map(snake).or(Some("id".into()));
-            let column = column.map(|c| if c == "scope" { "scope_region".to_owned() } else { c });
+            // The CSV column of a field: `period.end` is `period_end`, a scope is named by region.
+            let mut parts = tail.split('.');
+            let column = match (parts.next().filter(|c| !c.is_empty()), parts.next()) {
+                (Some("period"), Some(end @ ("start" | "end" | "note"))) => Some(format!("period_{end}")),
+                (Some("scope"), _) => Some("scope_region".to_owned()),
+                (Some(field), _) => Some(snake(field)),
+                (None, _) => Some("id".to_owned()),
+            };
             return FileProblem { row, column, message: message.to_owned() };
         }
     }
-    let column = format!("report_{}", snake(rest.split('.').next().unwrap_or(rest)));
+    let column = match rest.split_once('.') {
+        Some(("period", end @ ("start" | "end" | "note"))) => format!("report_period_{end}"),
+        _ => format!("report_{}", snake(rest.split('.').next().unwrap_or(rest))),
+    };
     FileProblem { row: Some(*first_row), column: Some(column), message: message.to_owned() }
 }
 

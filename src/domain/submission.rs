@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::figures::{Amount, Count, FigureBase, Figures, Period, Scope, check_amount, check_count};
@@ -161,6 +161,7 @@ impl ReportSubmission {
             p.add(format!("{path}.title"), "must not be empty");
         }
         p.period(&self.period, &format!("{path}.period"));
+        p.date(self.published_on, &format!("{path}.publishedOn"));
         if let Some(code) = &self.region {
             p.region(known, code, &format!("{path}.region"));
         }
@@ -208,6 +209,7 @@ impl ReportSubmission {
             if f.fairs.is_some_and(|c| c.value == 0) {
                 p.add(format!("{at}.fairs"), "a series has at least one fair");
             }
+            p.date(f.held_on, &format!("{at}.heldOn"));
             if let (Some(day), Some(start), Some(end)) = (f.held_on, f.base.period.start, f.base.period.end)
                 && (day < start || day > end)
             {
@@ -356,7 +358,19 @@ impl Problems {
         }
     }
 
+    /// A date both backends store and compare alike: years 1 to 9999 (SQLite compares dates as
+    /// text, so "+10000-01-01" would sort before "2013-01-01").
+    fn date(&mut self, date: Option<NaiveDate>, path: &str) {
+        if let Some(date) = date
+            && !(1..=9999).contains(&date.year())
+        {
+            self.add(path, format!("{date} is outside the years 1 to 9999"));
+        }
+    }
+
     fn period(&mut self, period: &Period, path: &str) {
+        self.date(period.start, &format!("{path}.start"));
+        self.date(period.end, &format!("{path}.end"));
         if let (Some(start), Some(end)) = (period.start, period.end)
             && end < start
         {

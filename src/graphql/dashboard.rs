@@ -132,6 +132,10 @@ impl Explainer {
     }
 }
 
+/// What an `explain` costs towards the query cost limit (10,000 by default): it reads and lists
+/// up to `MAX_FIGURES` figures, where a field of a row costs 1.
+const EXPLAIN_COST: usize = 3_000;
+
 /// "Why this number": the figures a row counts and those it leaves out.
 #[derive(SimpleObject)]
 pub struct Explanation {
@@ -218,7 +222,10 @@ impl RowCommon {
 
     /// Why this row's numbers are what they are: every figure of the row's group, in scope and
     /// window, counted or left out with the rule that left it out. The counted figures' numbers
-    /// add up to the row's.
+    /// add up to the row's. At most 2,000 figures per summary (`OUT_OF_RANGE` beyond: narrow
+    /// the scope or period); it costs 3,000 towards the query's cost limit, so one query holds
+    /// at most three.
+    #[graphql(complexity = "EXPLAIN_COST + child_complexity")]
     async fn explain(&self, ctx: &Context<'_>) -> Result<Explanation> {
         let services = ctx.data::<Services>()?;
         let e = &self.1;

@@ -132,7 +132,9 @@ impl CursorKey for (i64, i64) {
     fn from_cursor(text: &str) -> Option<Self> {
         let plain = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
         let (a, b) = plain.strip_prefix("p:")?.split_once(':')?;
-        Some((a.parse().ok()?, b.parse().ok()?))
+        // A figure kind's rank and a row id, as `figures` issues them; nothing else.
+        let (kind, id): (i64, i64) = (a.parse().ok()?, b.parse().ok()?);
+        (FigureKind::from_rank(kind).is_some() && id > 0).then_some((kind, id))
     }
 }
 
@@ -181,6 +183,9 @@ mod tests {
         assert_eq!(i64::from_cursor(&"17".to_owned().to_cursor()), None);
         assert_eq!(<(i64, i64)>::from_cursor(&(2, 17).to_cursor()), Some((2, 17)));
         assert_eq!(<(i64, i64)>::from_cursor(&17i64.to_cursor()), None);
+        assert_eq!(<(i64, i64)>::from_cursor(&(9, 1).to_cursor()), None, "no such kind");
+        assert_eq!(<(i64, i64)>::from_cursor(&(-5, 1).to_cursor()), None);
+        assert_eq!(<(i64, i64)>::from_cursor(&(1, -1).to_cursor()), None);
         assert_eq!(String::from_cursor(&"110112".to_owned().to_cursor()).as_deref(), Some("110112"));
     }
 }

@@ -50,24 +50,37 @@ impl AllowedHosts {
 }
 
 fn strip_port(host: &str) -> &str {
+    let digits = |port: &str| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit());
     if host.starts_with('[') {
-        return host.split_once(']').map_or(host, |(address, _)| &host[..=address.len()]);
+        // An IPv6 literal, then nothing or a port: anything else is not a host name at all.
+        return match host.split_once(']') {
+            Some((address, "")) => &host[..=address.len()],
+            Some((address, rest)) if rest.strip_prefix(':').is_some_and(digits) => &host[..=address.len()],
+            _ => host,
+        };
     }
     match host.rsplit_once(':') {
-        Some((name, port)) if !name.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => name,
+        Some((name, port)) if !name.contains(':') && digits(port) => name,
         _ => host,
     }
 }
 
 /// Refuses requests for hosts not allowed (421 Misdirected Request, a GraphQL-shaped error).
 pub async fn check(allowed: AllowedHosts, request: Request, next: Next) -> Response {
-    let host = request
-        .uri()
-        .host()
-        .map(str::to_owned)
-        .or_else(|| request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned));
+    if allowed.0.is_empty() {
+        return next.run(request).await;
+    }
+    // The URI's host (absolute form, HTTP/2), else the one Host header; none, several, or one
+    // that is not text name no host this server answers for.
+    let mut headers = request.headers().get_all(header::HOST).iter();
+    let header = match (headers.next(), headers.next()) {
+        (Some(h), None) => Some(h.to_str().map(str::to_owned).unwrap_or_else(|_| "(not text)".to_owned())),
+        (None, _) => None,
+        (Some(_), Some(_)) => Some("(several Host headers)".to_owned()),
+    };
+    let host = request.uri().host().map(str::to_owned).or(header).unwrap_or_else(|| "(none)".to_owned());
     match host {
-        Some(host) if !allowed.allows(&host) => {
+        host if !allowed.allows(&host) => {
             let body = serde_json::json!({ "errors": [{
                 "message": format!("this server does not answer for the host {host:?} (not in FULIAN_ALLOWED_HOSTS)"),
                 "extensions": { "code": "HOST_NOT_ALLOWED" },

@@ -280,6 +280,15 @@ async fn unreadable_text_and_numbers_are_named(app: TestApp) {
         assert_eq!(problems, [format!("row 2, column {column}: {value:?} is not a number")]);
     }
 
+    let far = [HEADER.to_owned(), row("far", "ok").replace("2024-01-31", "+10000-12-31")].join("\n");
+    let file = TempFile::new("far", "csv", far.as_bytes());
+    let problems = rendered(&import(&app.services, &file.0).await.unwrap().expect_err("refused"));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with("row 2, column period_end") && problems[0].contains("years 1 to 9999"),
+        "{problems:?}"
+    );
+
     let long = "妇".repeat(fulian_graph::domain::text::MAX_CHARS + 1);
     let csv = [HEADER.to_owned(), row("long", "ok"), row("longer", &long)].join("\n");
     let file = TempFile::new("long", "csv", csv.as_bytes());

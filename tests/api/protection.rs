@@ -279,6 +279,23 @@ async fn rebound_host_names_are_refused(db: Db) {
         let request = Request::get(path).header(header::HOST, "evil.example:8080").body(Body::empty()).unwrap();
         assert_eq!(app.send(request).await.0, StatusCode::MISDIRECTED_REQUEST, "{path}");
     }
+    // No Host, two of them, or one that is not text: no name this server answers for.
+    let none = Request::post("/graphql")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(json!({ "query": QUERY }).to_string()))
+        .unwrap();
+    assert_eq!(app.send(none).await.0, StatusCode::MISDIRECTED_REQUEST);
+    let two = Request::get("/graphql?query=%7B__typename%7D")
+        .header(header::HOST, "evil.example")
+        .header(header::HOST, "fulian.example.cn")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(two).await.0, StatusCode::MISDIRECTED_REQUEST);
+    let bytes = Request::get("/graphql?query=%7B__typename%7D")
+        .header(header::HOST, axum::http::HeaderValue::from_bytes(b"evil\xff.example").unwrap())
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(bytes).await.0, StatusCode::MISDIRECTED_REQUEST);
     // The configured name, an address (probes, scrapers) and localhost are answered.
     for host in ["fulian.example.cn", "FULIAN.example.cn:443", "10.0.0.7:8080", "localhost:8080"] {
         let (status, _, body) = app.post(None, &[("host", host)], &json!({ "query": QUERY })).await;

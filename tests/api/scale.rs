@@ -365,10 +365,10 @@ async fn generated_data_is_marked_synthetic_and_summable(app: TestApp) {
     assert_eq!(listed["caseStatistics"]["totalCount"], 90 * 12 * 6);
     assert!(total > 0);
 
-    // `explain` of a year, by category: every monthly figure of its category, adding up.
+    // `explain` of a month, by category: every county's figure of its category, adding up.
     let explained = app
         .data(
-            r#"{ caseSummary(scope: { region: "901000" }, period: { from: "2023-01-01", to: "2023-12-31" },
+            r#"{ caseSummary(scope: { region: "901000" }, period: { from: "2023-01-01", to: "2023-01-31" },
                  groupBy: [CATEGORY]) { received explain { counted { figure { ... on CaseStatistic { received { value } } } }
                  leftOut { rule } } } }"#,
             json!({}),
@@ -376,18 +376,30 @@ async fn generated_data_is_marked_synthetic_and_summable(app: TestApp) {
         .await;
     for row in explained["caseSummary"].as_array().unwrap() {
         let counted = row["explain"]["counted"].as_array().unwrap();
-        assert_eq!(counted.len(), 90 * 12);
+        assert_eq!(counted.len(), 90);
         let sum: i64 = counted.iter().map(|c| c["figure"]["received"]["value"].as_i64().unwrap()).sum();
         assert_eq!(Some(sum), row["received"].as_i64());
     }
-    // All five years hold more figures than one explain lists: refused with a clear error,
-    // the numbers still answered.
+    // A year holds more figures than one explain lists: refused with a clear error, the
+    // numbers still answered.
     let body = app
-        .graphql(r#"{ caseSummary(scope: { region: "901000" }) { received explain { counted { rule } } } }"#, json!({}))
+        .graphql(
+            r#"{ caseSummary(scope: { region: "901000" }, period: { from: "2023-01-01", to: "2023-12-31" }) {
+                 received explain { counted { rule } } } }"#,
+            json!({}),
+        )
         .await;
+    assert!(body["data"]["caseSummary"][0]["received"].as_i64().is_some(), "{body}");
     let error = &body["errors"][0];
     assert_eq!(error["extensions"]["code"], "OUT_OF_RANGE", "{body}");
     assert!(error["message"].as_str().unwrap().contains("narrow"), "{body}");
+    // Explains cost what they may read: a query holds at most three.
+    let four = (0..4)
+        .map(|i| format!("a{i}: caseSummary(scope: {{ region: \"110112\" }}) {{ explain {{ counted {{ rule }} }} }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let body = app.graphql(&format!("{{ {four} }}"), json!({})).await;
+    assert_eq!(body["errors"][0]["extensions"]["code"], "QUERY_TOO_COMPLEX", "{body}");
 }
 
 async fn metrics_count_requests_statements_and_errors(app: TestApp) {

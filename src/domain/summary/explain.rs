@@ -13,9 +13,10 @@ use chrono::{Datelike, NaiveDate};
 
 use crate::store::aggregates::{Ancestry, Grouping, PoolFigure, ResolvedScope, Spec};
 
-/// The most candidate figures one summary's `explain` reads and decides (bounding the memory
-/// and time one request can make it take).
-pub const MAX_FIGURES: usize = 20_000;
+/// The most candidate figures one summary's `explain` reads, decides and lists (bounding the
+/// memory and time one request can make it take; with `EXPLAIN_COST` in the query cost, a
+/// query holds at most three explains).
+pub const MAX_FIGURES: usize = 2_000;
 
 /// The keys of a summary row, as the statement groups them.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
