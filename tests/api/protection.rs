@@ -24,6 +24,7 @@ on_both_dbs!(
     introspection_can_be_turned_off,
     cross_site_requests_and_cors,
     rebound_host_names_are_refused,
+    one_editor_cannot_make_a_province_summary_time_out,
     content_negotiation,
 );
 
@@ -344,4 +345,43 @@ async fn content_negotiation(db: Db) {
         StatusCode::NOT_ACCEPTABLE
     );
     assert_eq!(app.post(None, &[], &json!({ "variables": {} })).await.0, StatusCode::BAD_REQUEST);
+}
+
+/// An EDITOR of one district submits thousands of counts of one kind for one day (found by an
+/// outside-in attack: the stock rule compared every pair, and 20,000 such counts made the
+/// province's public organization summary time out for everyone). The summary answers, within
+/// a short request timeout, what the rules say: of two reports stating the same level for the
+/// same day, the one with precedence (here the greater key, neither having a date).
+async fn one_editor_cannot_make_a_province_summary_time_out(db: Db) {
+    let app = start(db, |s| s.request_timeout = Duration::from_secs(5)).await;
+    let editor = token("editor-110112", Role::Editor, Some("110112"));
+    for key in ["flood-a", "flood-b"] {
+        let counts: Vec<Value> = (0..2_500)
+            .map(|i| {
+                json!({ "id": format!("c{i}"), "scope": { "region": "110112" },
+                        "period": { "start": "2025-12-31", "end": "2025-12-31" }, "excerpt": format!("{key} {i}"),
+                        "label": "studio", "organizationKind": "STUDIO", "count": { "value": 1 } })
+            })
+            .collect();
+        let input =
+            json!({ "key": key, "title": key, "region": "110112", "figures": { "organizationCounts": counts } });
+        let body = app
+            .graphql_as(
+                Some(&editor),
+                "mutation($input: ReportSubmissionInput!) { submitReport(input: $input) { status } }",
+                json!({ "input": input }),
+            )
+            .await;
+        assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+    }
+    for scope in ["110112", "110000"] {
+        let body = app
+            .graphql(
+                "query($r: String!) { organizationCoverage(scope: { region: $r }, kind: STUDIO) { count } }",
+                json!({ "r": scope }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{scope}: {body}");
+        assert_eq!(body["data"]["organizationCoverage"][0]["count"], 2_500, "{scope}: {body}");
+    }
 }
