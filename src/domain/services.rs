@@ -579,7 +579,10 @@ impl Services {
             .into_iter()
             .map(|row| {
                 let total = if group.region {
-                    sizes.iter().find(|(r, _)| *r == row.region && row.region.is_some()).map_or(all, |(_, n)| *n)
+                    sizes
+                        .iter()
+                        .find(|(r, _)| *r == row.keys.region && row.keys.region.is_some())
+                        .map_or(all, |(_, n)| *n)
                 } else {
                     all
                 };
@@ -787,15 +790,6 @@ impl Services {
         ids: &[i64],
     ) -> AppResult<Vec<store::figure_lists::AnyFigureRow>> {
         Ok(store::figure_lists::figures_by_ids(&self.store, kind, ids).await?)
-    }
-
-    /// The figure of this kind and row, if it exists.
-    pub async fn figure(
-        &self,
-        kind: store::figure_lists::FigureKind,
-        id: i64,
-    ) -> AppResult<Option<store::figure_lists::AnyFigureRow>> {
-        Ok(store::figure_lists::figures_by_ids(&self.store, kind, &[id]).await?.into_iter().next())
     }
 
     /// The catalog entry of a metric; `BAD_USER_INPUT` if unknown.

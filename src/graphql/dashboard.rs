@@ -14,6 +14,7 @@ use super::scalars::Date;
 use crate::domain::Services;
 use crate::domain::figures::{CaseCategory, Metric, MetricNature};
 use crate::domain::model::{OrganizationKind, OrganizationSector, Qualifier};
+use crate::domain::summary::explain::Decision;
 use crate::domain::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
 use crate::store::figure_lists::{AnyFigureRow, FigureKind};
 
@@ -107,7 +108,7 @@ fn window(period: Option<PeriodInput>) -> Window {
 }
 
 async fn region_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Option<RegionNode>> {
-    let Some(code) = &row.region else { return Ok(None) };
+    let Some(code) = &row.keys.region else { return Ok(None) };
     Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
 }
 
@@ -116,19 +117,44 @@ async fn sources_of(ctx: &Context<'_>, row: &SummaryRow) -> Result<Vec<ReportNod
     Ok(row.sources.iter().filter_map(|id| found.remove(&ReportById(*id))).map(ReportNode).collect())
 }
 
-/// What a summary was asked, shared by its rows for `explain`: computed once per summary, and
+/// What a summary was asked, shared by its rows for `explain`: decided, and its figures read,
+/// once per summary (one statement for the candidates, one for the figures of every row), and
 /// only when a row asks for it.
 pub struct Explainer {
     spec: crate::store::aggregates::Spec,
     scope: SummaryScope,
     window: Window,
     group: GroupBy,
-    decisions: tokio::sync::OnceCell<Vec<crate::domain::summary::explain::Decision>>,
+    explained: tokio::sync::OnceCell<Explained>,
+}
+
+/// Every candidate's decision, and the figures they name, by row id.
+struct Explained {
+    decisions: Vec<Decision>,
+    figures: HashMap<i64, AnyFigureRow>,
 }
 
 impl Explainer {
     fn new(spec: crate::store::aggregates::Spec, scope: SummaryScope, window: Window, group: GroupBy) -> Arc<Self> {
-        Arc::new(Self { spec, scope, window, group, decisions: tokio::sync::OnceCell::new() })
+        Arc::new(Self { spec, scope, window, group, explained: tokio::sync::OnceCell::new() })
+    }
+
+    async fn explained(&self, services: &Services) -> crate::error::AppResult<&Explained> {
+        self.explained
+            .get_or_try_init(|| async {
+                let decisions = services.explain(&self.spec, &self.scope, self.window, self.group).await?;
+                let mut ids: Vec<i64> =
+                    decisions.iter().flat_map(|d| std::iter::once(d.figure.id).chain(d.because)).collect();
+                ids.sort_unstable();
+                ids.dedup();
+                let figures = match FigureKind::of_table(self.spec.table) {
+                    Some(kind) if !ids.is_empty() => services.figures(kind, &ids).await?,
+                    _ => Vec::new(),
+                };
+                let figures = figures.into_iter().map(|r| (r.key().1, r)).collect();
+                Ok(Explained { decisions, figures })
+            })
+            .await
     }
 }
 
@@ -172,17 +198,17 @@ impl RowCommon {
 
     /// The group's year (when grouped by year, quarter or month).
     async fn year(&self) -> Option<i64> {
-        self.0.year
+        self.0.keys.year
     }
 
     /// The group's quarter, 1–4 (when grouped by quarter).
     async fn quarter(&self) -> Option<i64> {
-        self.0.quarter
+        self.0.keys.quarter
     }
 
     /// The group's month, 1–12 (when grouped by month).
     async fn month(&self) -> Option<i64> {
-        self.0.month
+        self.0.keys.month
     }
 
     /// The first day of the period the row speaks for: its year, quarter or month within the
@@ -202,7 +228,7 @@ impl RowCommon {
     /// `year`, `quarter` and `month` null, never dropped and never split. A chart must not
     /// stack such a row onto the bucket rows it overlaps.
     async fn spans_buckets(&self) -> bool {
-        self.0.spans_buckets
+        self.0.spans_buckets()
     }
 
     /// How exact the sums are: APPROXIMATE if any term is, else AT_LEAST if any term is.
@@ -227,21 +253,11 @@ impl RowCommon {
     /// at most three.
     #[graphql(complexity = "EXPLAIN_COST + child_complexity")]
     async fn explain(&self, ctx: &Context<'_>) -> Result<Explanation> {
-        let services = ctx.data::<Services>()?;
-        let e = &self.1;
-        let decisions = e.decisions.get_or_try_init(|| services.explain(&e.spec, &e.scope, e.window, e.group)).await?;
-        let key = self.0.key();
-        let mine: Vec<&crate::domain::summary::explain::Decision> = decisions.iter().filter(|d| d.row == key).collect();
-        let Some(kind) = FigureKind::of_table(e.spec.table) else {
-            return Ok(Explanation { counted: Vec::new(), left_out: Vec::new() });
-        };
-        let mut ids: Vec<i64> = mine.iter().flat_map(|d| std::iter::once(d.figure.id).chain(d.because)).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let rows: HashMap<i64, AnyFigureRow> =
-            services.figures(kind, &ids).await?.into_iter().map(|r| (figure_id(&r), r)).collect();
+        let explained = self.1.explained(ctx.data::<Services>()?).await?;
+        let key = &self.0.keys;
+        let rows = &explained.figures;
         let (mut counted, mut left_out) = (Vec::new(), Vec::new());
-        for d in mine {
+        for d in explained.decisions.iter().filter(|d| d.row == *key) {
             let Some(row) = rows.get(&d.figure.id) else { continue };
             let explained = ExplainedFigure {
                 figure: Figure::from(row.clone()),
@@ -272,7 +288,7 @@ pub struct CaseSummaryFields(SummaryRow);
 impl CaseSummaryFields {
     /// The group's category (when grouped by category).
     async fn category(&self) -> Option<CaseCategory> {
-        self.0.key.as_deref().and_then(|k| k.parse().ok())
+        self.0.keys.key.as_deref().and_then(|k| k.parse().ok())
     }
 
     /// Cases received.
@@ -366,12 +382,12 @@ pub struct OrganizationCoverageFields(SummaryRow);
 impl OrganizationCoverageFields {
     /// The group's kind (when grouped by kind).
     async fn kind(&self) -> Option<OrganizationKind> {
-        self.0.key.as_deref().and_then(|k| k.parse().ok())
+        self.0.keys.key.as_deref().and_then(|k| k.parse().ok())
     }
 
     /// The group's sector (when grouped by sector).
     async fn sector(&self) -> Option<OrganizationSector> {
-        self.0.key2.as_deref().and_then(|k| k.parse().ok())
+        self.0.keys.key2.as_deref().and_then(|k| k.parse().ok())
     }
 
     /// Organizations counted.
@@ -530,15 +546,5 @@ impl DashboardQuery {
     /// The metric catalog, by code.
     async fn metrics(&self, ctx: &Context<'_>) -> Result<Vec<MetricNode>> {
         Ok(ctx.data::<Services>()?.metrics().await?.into_iter().map(MetricNode).collect())
-    }
-}
-
-fn figure_id(row: &AnyFigureRow) -> i64 {
-    match row {
-        AnyFigureRow::JobFair(r) => r.id,
-        AnyFigureRow::CaseStatistic(r) => r.id,
-        AnyFigureRow::OrganizationCount(r) => r.id,
-        AnyFigureRow::PlanIndicator(r) => r.id,
-        AnyFigureRow::Metric(r) => r.id,
     }
 }

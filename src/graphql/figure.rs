@@ -77,8 +77,7 @@ impl JobFairNode {
 
     /// The region the figure is about (null for an alliance's own figure).
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        let Some(code) = &self.0.region_code else { return Ok(None) };
-        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+        region_of(ctx, self.0.region_code.as_deref()).await
     }
 
     /// The alliance, for a figure about an alliance as a whole.
@@ -135,7 +134,7 @@ impl JobFairNode {
 
     /// The report the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
-        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+        report_of(ctx, self.0.report_id).await
     }
 
     /// The report's passage that states the figure, verbatim.
@@ -188,7 +187,7 @@ impl CaseStatisticNode {
 
     /// The region.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        Ok(ctx.data::<Loaders>()?.one(RegionByCode(self.0.region_code.clone())).await?.map(RegionNode))
+        region_of(ctx, Some(&self.0.region_code)).await
     }
 
     /// The organization, for a figure about one organization.
@@ -236,7 +235,7 @@ impl CaseStatisticNode {
 
     /// The report the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
-        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+        report_of(ctx, self.0.report_id).await
     }
 
     /// The report's passage that states the figure, verbatim.
@@ -392,7 +391,7 @@ impl OrganizationCountNode {
 
     /// The report (revision) the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
-        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+        report_of(ctx, self.0.report_id).await
     }
 
     /// The report's own term for what is counted.
@@ -427,8 +426,7 @@ impl OrganizationCountNode {
 
     /// The region counted in (null for an alliance's own figure).
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        let Some(code) = &self.0.region_code else { return Ok(None) };
-        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+        region_of(ctx, self.0.region_code.as_deref()).await
     }
 
     /// Remarks recorded with the figure.
@@ -470,7 +468,7 @@ impl PlanIndicatorNode {
 
     /// The report (revision) the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
-        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+        report_of(ctx, self.0.report_id).await
     }
 
     /// The plan's name as written.
@@ -505,8 +503,7 @@ impl PlanIndicatorNode {
 
     /// The region the plan is for.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        let Some(code) = &self.0.region_code else { return Ok(None) };
-        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+        region_of(ctx, self.0.region_code.as_deref()).await
     }
 
     /// Remarks recorded with the figure.
@@ -548,7 +545,7 @@ impl MetricFigureNode {
 
     /// The report (revision) the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
-        Ok(ctx.data::<Loaders>()?.one(ReportById(self.0.report_id)).await?.map(ReportNode))
+        report_of(ctx, self.0.report_id).await
     }
 
     /// The metric's code (see `metrics` for its unit and nature).
@@ -593,8 +590,7 @@ impl MetricFigureNode {
 
     /// The region it counts towards (null for an alliance's own figure).
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
-        let Some(code) = &self.0.region_code else { return Ok(None) };
-        Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.clone())).await?.map(RegionNode))
+        region_of(ctx, self.0.region_code.as_deref()).await
     }
 
     /// Remarks recorded with the figure (units, judgement calls).
@@ -606,6 +602,15 @@ impl MetricFigureNode {
     async fn excerpt(&self) -> String {
         self.0.excerpt.clone()
     }
+}
+
+async fn report_of(ctx: &Context<'_>, id: i64) -> Result<Option<ReportNode>> {
+    Ok(ctx.data::<Loaders>()?.one(ReportById(id)).await?.map(ReportNode))
+}
+
+async fn region_of(ctx: &Context<'_>, code: Option<&str>) -> Result<Option<RegionNode>> {
+    let Some(code) = code else { return Ok(None) };
+    Ok(ctx.data::<Loaders>()?.one(RegionByCode(code.to_owned())).await?.map(RegionNode))
 }
 
 async fn alliance_of(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<AllianceNode>> {
@@ -775,11 +780,6 @@ impl AnyFigureQuery {
 }
 
 fn figure_key(row: &AnyFigureRow) -> (i64, i64) {
-    match row {
-        AnyFigureRow::JobFair(r) => (FigureKind::JobFair.rank(), r.id),
-        AnyFigureRow::CaseStatistic(r) => (FigureKind::CaseStatistic.rank(), r.id),
-        AnyFigureRow::OrganizationCount(r) => (FigureKind::OrganizationCount.rank(), r.id),
-        AnyFigureRow::PlanIndicator(r) => (FigureKind::PlanIndicator.rank(), r.id),
-        AnyFigureRow::Metric(r) => (FigureKind::Metric.rank(), r.id),
-    }
+    let (kind, id) = row.key();
+    (kind.rank(), id)
 }

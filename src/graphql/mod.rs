@@ -93,7 +93,7 @@ impl NodeQuery {
             }
             NodeId::Figure(kind, id) => {
                 let services = ctx.data::<crate::domain::Services>()?;
-                services.figure(kind, id).await?.map(|row| match figure::Figure::from(row) {
+                services.figures(kind, &[id]).await?.into_iter().next().map(|row| match figure::Figure::from(row) {
                     figure::Figure::JobFair(f) => Node::JobFair(f),
                     figure::Figure::CaseStatistic(f) => Node::CaseStatistic(f),
                     figure::Figure::OrganizationCount(f) => Node::OrganizationCount(f),

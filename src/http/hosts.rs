@@ -66,7 +66,7 @@ fn strip_port(host: &str) -> &str {
 }
 
 /// Refuses requests for hosts not allowed (421 Misdirected Request, a GraphQL-shaped error).
-pub async fn check(allowed: AllowedHosts, request: Request, next: Next) -> Response {
+pub async fn check(allowed: std::sync::Arc<AllowedHosts>, request: Request, next: Next) -> Response {
     if allowed.0.is_empty() {
         return next.run(request).await;
     }

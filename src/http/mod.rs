@@ -246,7 +246,7 @@ impl AppState {
 pub fn app(state: AppState) -> Router {
     let cors = cors_layer(&state.settings.cors_origins);
     let body_limit = DefaultBodyLimit::max(state.settings.max_body_bytes);
-    let allowed_hosts = hosts::AllowedHosts::new(&state.settings.allowed_hosts);
+    let allowed_hosts = std::sync::Arc::new(hosts::AllowedHosts::new(&state.settings.allowed_hosts));
     let router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(websocket::upgrade))

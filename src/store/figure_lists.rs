@@ -404,6 +404,19 @@ pub enum AnyFigureRow {
     Metric(MetricFigureRow),
 }
 
+impl AnyFigureRow {
+    /// The figure's kind and row id.
+    pub fn key(&self) -> (FigureKind, i64) {
+        match self {
+            Self::JobFair(r) => (FigureKind::JobFair, r.id),
+            Self::CaseStatistic(r) => (FigureKind::CaseStatistic, r.id),
+            Self::OrganizationCount(r) => (FigureKind::OrganizationCount, r.id),
+            Self::PlanIndicator(r) => (FigureKind::PlanIndicator, r.id),
+            Self::Metric(r) => (FigureKind::Metric, r.id),
+        }
+    }
+}
+
 /// Which figures of every kind to list: the shared filter, the kinds (all when empty), and a
 /// metric code (then only metric figures of it).
 #[derive(Clone, Debug, Default)]

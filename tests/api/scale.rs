@@ -111,21 +111,8 @@ fn comparable(rows: Vec<Row>) -> Vec<String> {
             let mut sources: Vec<&str> = r.sources.as_deref().unwrap_or("").split(',').collect();
             sources.sort_unstable();
             format!(
-                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
-                r.region,
-                r.year,
-                r.quarter,
-                r.month,
-                r.key,
-                r.m0,
-                r.m1,
-                r.m2,
-                r.m3,
-                r.m5,
-                r.m0_paired,
-                r.qualifier_rank,
-                r.reporting,
-                sources
+                "{:?} {:?} {:?} {:?} {:?} {:?} {:?} {:?} {} {:?}",
+                r.keys, r.m0, r.m1, r.m2, r.m3, r.m5, r.m0_paired, r.qualifier_rank, r.reporting, sources
             )
         })
         .collect()

@@ -11,25 +11,13 @@ use std::collections::HashMap;
 
 use chrono::{Datelike, NaiveDate};
 
+pub use crate::store::aggregates::RowKey;
 use crate::store::aggregates::{Ancestry, Grouping, PoolFigure, ResolvedScope, Spec};
 
 /// The most candidate figures one summary's `explain` reads, decides and lists (bounding the
 /// memory and time one request can make it take; with `EXPLAIN_COST` in the query cost, a
 /// query holds at most three explains).
 pub const MAX_FIGURES: usize = 2_000;
-
-/// The keys of a summary row, as the statement groups them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
-pub struct RowKey {
-    pub region: Option<String>,
-    pub year: Option<i64>,
-    pub quarter: Option<i64>,
-    pub month: Option<i64>,
-    pub span_from: Option<NaiveDate>,
-    pub span_to: Option<NaiveDate>,
-    pub key: Option<String>,
-    pub key2: Option<String>,
-}
 
 /// What the rules decided about one candidate figure.
 #[derive(Clone, Debug)]

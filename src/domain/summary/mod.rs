@@ -9,7 +9,7 @@ use chrono::NaiveDate;
 use super::figures::{CaseCategory, MetricNature};
 use super::model::{OrganizationKind, Qualifier};
 use crate::error::{AppError, AppResult};
-use crate::store::aggregates::{Grouping, Row, Spec, specs};
+use crate::store::aggregates::{Grouping, Row, RowKey, Spec, specs};
 
 /// Where a summary looks: a region or an alliance, with or without what lies below.
 #[derive(Clone, Debug)]
@@ -36,21 +36,12 @@ pub struct Coverage {
 /// One row of a summary: its group keys, sums, and how far to trust them.
 #[derive(Clone, Debug)]
 pub struct SummaryRow {
-    pub region: Option<String>,
-    pub year: Option<i64>,
-    pub quarter: Option<i64>,
-    pub month: Option<i64>,
+    /// What the row is grouped by (`explain` assigns figures to rows by it).
+    pub keys: RowKey,
     /// The period the row speaks for: its bucket within the window, the own period of figures
     /// spanning buckets, or the window (docs/aggregation.md §6.2).
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    /// Whether this row holds figures whose period spans several of the buckets grouped by.
-    pub spans_buckets: bool,
-    /// The grouping key of such a row: its figures' period.
-    pub span_from: Option<NaiveDate>,
-    pub span_to: Option<NaiveDate>,
-    pub key: Option<String>,
-    pub key2: Option<String>,
     /// Sums of the measures, in the summary's order.
     pub sums: [Option<f64>; 6],
     /// Measure 0 and 1 summed over figures having both (for rates).
@@ -62,12 +53,12 @@ pub struct SummaryRow {
 
 impl SummaryRow {
     pub(crate) fn from_row(row: Row, total: i64, window: Window, group: GroupBy) -> Self {
-        let spans_buckets = row.span_from.is_some() || row.span_to.is_some();
-        let (from, to) = if spans_buckets {
-            (row.span_from, row.span_to)
+        let k = &row.keys;
+        let (from, to) = if k.span_from.is_some() || k.span_to.is_some() {
+            (k.span_from, k.span_to)
         } else if group.year || group.quarter || group.month {
             // A bucket, within the window; no bucket for figures without a period.
-            match bucket(row.year, row.quarter, row.month) {
+            match bucket(k.year, k.quarter, k.month) {
                 Some((start, end)) => {
                     (Some(window.from.map_or(start, |f| f.max(start))), Some(window.to.map_or(end, |t| t.min(end))))
                 }
@@ -77,17 +68,9 @@ impl SummaryRow {
             (window.from, window.to)
         };
         Self {
-            region: row.region,
-            year: row.year,
-            quarter: row.quarter,
-            month: row.month,
+            keys: row.keys,
             from,
             to,
-            spans_buckets,
-            span_from: row.span_from,
-            span_to: row.span_to,
-            key: row.key,
-            key2: row.key2,
             sums: [row.m0, row.m1, row.m2, row.m3, row.m4, row.m5],
             paired: (row.m0_paired, row.m1_paired),
             qualifier: match row.qualifier_rank.unwrap_or(0) {
@@ -107,18 +90,9 @@ impl SummaryRow {
         }
     }
 
-    /// The row's keys, as `explain` assigns figures to rows.
-    pub fn key(&self) -> explain::RowKey {
-        explain::RowKey {
-            region: self.region.clone(),
-            year: self.year,
-            quarter: self.quarter,
-            month: self.month,
-            span_from: self.span_from,
-            span_to: self.span_to,
-            key: self.key.clone(),
-            key2: self.key2.clone(),
-        }
+    /// Whether this row holds figures whose period spans several of the buckets grouped by.
+    pub fn spans_buckets(&self) -> bool {
+        self.keys.span_from.is_some() || self.keys.span_to.is_some()
     }
 
     /// A measure's sum as an integer count, as GraphQL's `Int` carries it: `OUT_OF_RANGE` when

@@ -77,9 +77,10 @@ pub struct Spec {
     pub periods_required: bool,
 }
 
-/// One grouped row, before domain interpretation.
-#[derive(Debug, FromRow)]
-pub struct Row {
+/// What a summary row is grouped by: its region, time bucket (or, for figures spanning
+/// buckets, their period), and keys (category, kind, sector); null where not grouped by it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, FromRow)]
+pub struct RowKey {
     pub region: Option<String>,
     pub year: Option<i64>,
     pub quarter: Option<i64>,
@@ -90,6 +91,13 @@ pub struct Row {
     pub span_to: Option<NaiveDate>,
     pub key: Option<String>,
     pub key2: Option<String>,
+}
+
+/// One grouped row, before domain interpretation.
+#[derive(Debug, FromRow)]
+pub struct Row {
+    #[sqlx(flatten)]
+    pub keys: RowKey,
     pub m0: Option<f64>,
     pub m1: Option<f64>,
     pub m2: Option<f64>,
@@ -126,14 +134,8 @@ pub enum Part {
 #[derive(Clone, Debug, FromRow)]
 pub struct PartRow {
     pub base: i64,
-    pub region: Option<String>,
-    pub year: Option<i64>,
-    pub quarter: Option<i64>,
-    pub month: Option<i64>,
-    pub span_from: Option<NaiveDate>,
-    pub span_to: Option<NaiveDate>,
-    pub key: Option<String>,
-    pub key2: Option<String>,
+    #[sqlx(flatten)]
+    pub keys: RowKey,
     pub unit_region: Option<String>,
     pub unit_report: Option<i64>,
     pub m0: Option<f64>,
@@ -174,16 +176,6 @@ pub async fn base_version(store: &Store) -> StoreResult<i64> {
 /// order: sums add, qualifiers take the worst, regions and reports count once per group.
 pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
     use std::collections::{BTreeMap, BTreeSet};
-    type Group = (
-        Option<String>,
-        Option<i64>,
-        Option<i64>,
-        Option<i64>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-        Option<String>,
-        Option<String>,
-    );
     #[derive(Default)]
     struct Acc {
         m: [Option<f64>; 8],
@@ -198,10 +190,9 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
             (None, y) => y,
         }
     }
-    let mut groups: BTreeMap<Group, Acc> = BTreeMap::new();
+    let mut groups: BTreeMap<RowKey, Acc> = BTreeMap::new();
     for p in parts {
-        let acc =
-            groups.entry((p.region, p.year, p.quarter, p.month, p.span_from, p.span_to, p.key, p.key2)).or_default();
+        let acc = groups.entry(p.keys).or_default();
         let values = [p.m0, p.m1, p.m2, p.m3, p.m4, p.m5, p.m0_paired, p.m1_paired];
         for (sum, value) in acc.m.iter_mut().zip(values) {
             *sum = add(*sum, value);
@@ -218,15 +209,8 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
     }
     let mut rows: Vec<Row> = groups
         .into_iter()
-        .map(|((region, year, quarter, month, span_from, span_to, key, key2), acc)| Row {
-            region,
-            year,
-            quarter,
-            month,
-            span_from,
-            span_to,
-            key,
-            key2,
+        .map(|(keys, acc)| Row {
+            keys,
             m0: acc.m[0],
             m1: acc.m[1],
             m2: acc.m[2],
@@ -254,14 +238,14 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
         }
     }
     rows.sort_by(|a, b| {
-        by(&a.region, &b.region, nulls_last)
-            .then_with(|| by(&a.year, &b.year, nulls_last))
-            .then_with(|| by(&a.quarter, &b.quarter, nulls_last))
-            .then_with(|| by(&a.month, &b.month, nulls_last))
-            .then_with(|| by(&a.span_from, &b.span_from, nulls_last))
-            .then_with(|| by(&a.span_to, &b.span_to, nulls_last))
-            .then_with(|| by(&a.key, &b.key, nulls_last))
-            .then_with(|| by(&a.key2, &b.key2, nulls_last))
+        by(&a.keys.region, &b.keys.region, nulls_last)
+            .then_with(|| by(&a.keys.year, &b.keys.year, nulls_last))
+            .then_with(|| by(&a.keys.quarter, &b.keys.quarter, nulls_last))
+            .then_with(|| by(&a.keys.month, &b.keys.month, nulls_last))
+            .then_with(|| by(&a.keys.span_from, &b.keys.span_from, nulls_last))
+            .then_with(|| by(&a.keys.span_to, &b.keys.span_to, nulls_last))
+            .then_with(|| by(&a.keys.key, &b.keys.key, nulls_last))
+            .then_with(|| by(&a.keys.key2, &b.keys.key2, nulls_last))
     });
     rows
 }
