@@ -2,9 +2,9 @@
 //! indicators, catalog metrics — each with its qualifier, period, scope and source excerpt.
 
 use chrono::NaiveDate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::model::{OrganizationKind, OrganizationSector, ReportedCount};
+use super::model::{OrganizationKind, OrganizationSector, Qualifier, ReportedCount};
 
 crate::domain::model::vocabulary! {
     /// How a job fair was held.
@@ -134,6 +134,48 @@ impl From<Count> for ReportedCount {
     }
 }
 
+/// One dimension of what a figure counts, in the report's own words (docs/aggregation.md §2.3):
+/// figures filed under one code but stating different things are told apart by these
+/// (`subject: 电商培训`, `designation: 市级示范`; `basis: CREATED` for organizations founded in a
+/// period rather than a level at a date).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Dimension {
+    pub key: String,
+    pub value: String,
+}
+
+/// The most dimensions one figure may have.
+pub const MAX_DIMENSIONS: usize = 8;
+
+/// Dimensions as stored and compared: sorted by key, as JSON text (`[["subject","电商培训"]]`);
+/// '' for none.
+pub fn dimensions_text(dimensions: &[Dimension]) -> String {
+    if dimensions.is_empty() {
+        return String::new();
+    }
+    let mut pairs: Vec<(&str, &str)> = dimensions.iter().map(|d| (d.key.as_str(), d.value.as_str())).collect();
+    pairs.sort_unstable();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
+/// The dimensions stored as [`dimensions_text`] gives them; `None` for text that is not that.
+pub fn dimensions_from_text(text: &str) -> Option<Vec<Dimension>> {
+    if text.is_empty() {
+        return Some(Vec::new());
+    }
+    let pairs: Vec<(String, String)> = serde_json::from_str(text).ok()?;
+    Some(pairs.into_iter().map(|(key, value)| Dimension { key, value }).collect())
+}
+
+/// Whether a dimension key or unit code is well formed: 1–32 lowercase ASCII letters, digits
+/// and underscores, starting with a letter.
+pub fn is_code(text: &str) -> bool {
+    text.len() <= 32
+        && text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+        && text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
 /// What every figure carries.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -147,6 +189,9 @@ pub struct FigureBase {
     pub excerpt: String,
     #[serde(default)]
     pub note: Option<String>,
+    /// What tells it apart from other figures under the same code (see [`Dimension`]).
+    #[serde(default)]
+    pub dimensions: Vec<Dimension>,
 }
 
 /// One job fair, or (with `fairs`) a reported total over a series of fairs.
@@ -186,6 +231,10 @@ pub struct CaseStatisticFigure {
     #[serde(flatten)]
     pub base: FigureBase,
     pub category: CaseCategory,
+    /// What `received` and `resolved` count, where not cases (件/宗/起): `person_times` (人次),
+    /// `times` (次 of calls, services), `couples` (对), `people` (人) … (docs/aggregation.md §4).
+    #[serde(default)]
+    pub unit: Option<String>,
     /// True for a total over several years that yearly figures may also cover.
     #[serde(default)]
     pub cumulative: bool,
@@ -200,6 +249,9 @@ pub struct CaseStatisticFigure {
     /// A resolution rate the report states (percent), kept as stated.
     #[serde(default)]
     pub reported_rate: Option<f64>,
+    /// How exact the stated rate is ("达98%以上": AT_LEAST); exact when not given.
+    #[serde(default)]
+    pub reported_rate_qualifier: Option<Qualifier>,
     /// The id of the case statistic (of another category) this one breaks down ("of which").
     #[serde(default)]
     pub part_of: Option<String>,
@@ -231,6 +283,9 @@ pub struct PlanIndicatorFigure {
     pub plan: String,
     #[serde(default)]
     pub areas: Option<i64>,
+    /// How exact the number of areas is; exact when not given.
+    #[serde(default)]
+    pub areas_qualifier: Option<Qualifier>,
     pub total: Count,
     pub met: Count,
 }
@@ -243,6 +298,10 @@ pub struct MetricFigure {
     pub base: FigureBase,
     pub metric: String,
     pub value: Amount,
+    /// The unit of this figure's value where it is not the catalog's (`person_times` for
+    /// 人次 under a metric counted in people; docs/aggregation.md §4).
+    #[serde(default)]
+    pub unit: Option<String>,
     #[serde(default)]
     pub cumulative: bool,
     #[serde(default)]

@@ -19,4 +19,7 @@ pub mod text;
 
 pub use library_services::{LibraryInput, ResourceFilter, ResourceInput, VisibleResource};
 pub use report_services::ImportFailure;
-pub use services::{OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size};
+pub use services::{
+    OrganizationInput, Services, SubmitOutcome, SubmitStatus, is_region_code, page_size, summarize_in_parts_uncached,
+    summarize_whole,
+};

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use super::summary::{GroupBy, SummaryRow, SummaryScope, Window};
 use crate::error::{AppError, AppResult, Problem};
-use crate::store::aggregates::ResolvedScope;
+use crate::store::aggregates::{Pool, ResolvedScope};
 use crate::store::organizations::OrganizationRecord;
 use crate::store::{self, Store, StoreError};
 
@@ -569,8 +569,7 @@ impl Services {
             if spec.fast_path {
                 self.summarize_in_parts(spec, &resolved, window, group.grouping()).await
             } else {
-                store::aggregates::summarize(&self.store, spec, &resolved, window.from, window.to, group.grouping())
-                    .await
+                summarize_whole(&self.store, spec, &resolved, window, group.grouping()).await
             }
         };
         let (rows, sizes) = tokio::try_join!(rows, store::aggregates::scope_sizes(&self.store, &resolved))?;
@@ -625,54 +624,52 @@ impl Services {
     }
 
     /// Why a summary's numbers are what they are: every candidate figure with the row it
-    /// belongs to and the rule that left it out, if one did (see `domain::explain`).
+    /// belongs to and what the rules decided about each of its measures (`summary::rules`).
     pub async fn explain(
         &self,
         spec: &crate::store::aggregates::Spec,
         scope: &SummaryScope,
         window: Window,
         group: GroupBy,
-    ) -> AppResult<Vec<super::summary::explain::Decision>> {
+    ) -> AppResult<Vec<super::summary::rules::Decision>> {
         let resolved = self.resolve_scope(scope, group).await?;
         let grouping = group.grouping();
         let period = (window.from, window.to);
-        let limit = super::summary::explain::MAX_FIGURES;
-        let (pool, ancestry) =
-            store::aggregates::explain_pool(&self.store, spec, &resolved, period, grouping, limit + 1).await?;
+        let limit = super::summary::rules::MAX_FIGURES;
+        let (_, pool, ancestry) =
+            store::aggregates::pool(&self.store, spec, &resolved, period, Pool::All, Some(limit + 1)).await?;
         if pool.len() > limit {
             return Err(AppError::OutOfRange(format!(
                 "explain lists at most {limit} figures and this summary has more; narrow its scope, period or \
                  category (the numbers themselves are not limited)"
             )));
         }
-        Ok(super::summary::explain::decide(spec, &resolved, period, grouping, pool, &ancestry))
+        Ok(super::summary::rules::decide(spec, &resolved, grouping, &pool, &ancestry).decisions())
     }
 
     /// A summary of a table with the `contested` flag, in two parts: the contested figures
     /// through the rules (few; every time), and the uncontested ones summed directly (the
     /// bulk), reused while the base version — bumped by every write that changes what that
-    /// part reads (migration 0009) — stays the same. The contested statement reads the base
-    /// version in its own snapshot, and the parts are merged only when the uncontested one
-    /// was computed at that same version, so a sum never mixes two states of the data.
+    /// part reads (migration 0009) — stays the same. The contested pool is read with the base
+    /// version in one statement, and the parts are merged only when the uncontested one was
+    /// computed at that same version, so a sum never mixes two states of the data.
     async fn summarize_in_parts(
         &self,
         spec: &crate::store::aggregates::Spec,
-        scope: &crate::store::aggregates::ResolvedScope,
+        scope: &ResolvedScope,
         window: Window,
         grouping: crate::store::aggregates::Grouping,
     ) -> crate::store::StoreResult<Vec<crate::store::aggregates::Row>> {
-        use crate::store::aggregates::{Part, merge, summarize, summarize_part};
+        use crate::store::aggregates::{merge, uncontested_part};
         let key = format!("{spec:?}|{scope:?}|{window:?}|{grouping:?}");
         let (from, to) = (window.from, window.to);
         for _ in 0..3 {
-            let (base, contested) =
-                summarize_part(&self.store, spec, scope, from, to, grouping, Part::Contested).await?;
+            let (base, contested) = contested_part(&self.store, spec, scope, window, grouping).await?;
             let cached = self.lock_base_parts().get(&key).filter(|(b, _)| *b == base).map(|(_, rows)| rows.clone());
             let uncontested = match cached {
                 Some(rows) => rows,
                 None => {
-                    let (at, rows) =
-                        summarize_part(&self.store, spec, scope, from, to, grouping, Part::Uncontested).await?;
+                    let (at, rows) = uncontested_part(&self.store, spec, scope, from, to, grouping).await?;
                     let rows = Arc::new(rows);
                     let mut parts = self.lock_base_parts();
                     if parts.len() >= AGGREGATE_CACHE_CAPACITY {
@@ -688,10 +685,11 @@ impl Services {
                 }
             };
             let all = contested.into_iter().chain(uncontested.iter().cloned());
-            return Ok(merge(self.store.backend(), grouping, all));
+            return Ok(merge(grouping, all));
         }
-        // Writes kept changing the uncontested figures: everything in one statement.
-        summarize(&self.store, spec, scope, from, to, grouping).await
+        // Writes kept changing the uncontested figures: every figure through the rules, read
+        // in one statement.
+        summarize_whole(&self.store, spec, scope, window, grouping).await
     }
 
     fn lock_base_parts(&self) -> std::sync::MutexGuard<'_, HashMap<String, BasePart>> {
@@ -886,4 +884,48 @@ fn record_of(o: &Organization) -> OrganizationRecord {
         members: o.members,
         executives: o.executives,
     }
+}
+
+/// The contested part of a summary: its contested candidates through the rules, down to
+/// (row, region, report), with the base version they were read at.
+async fn contested_part(
+    store: &store::Store,
+    spec: &crate::store::aggregates::Spec,
+    scope: &ResolvedScope,
+    window: Window,
+    grouping: crate::store::aggregates::Grouping,
+) -> crate::store::StoreResult<(i64, Vec<store::aggregates::PartRow>)> {
+    let (base, pool, ancestry) =
+        store::aggregates::pool(store, spec, scope, (window.from, window.to), Pool::Contested, None).await?;
+    Ok((base, super::summary::rules::decide(spec, scope, grouping, &pool, &ancestry).part_rows(base)))
+}
+
+/// A summary with every candidate through the rules, read in one statement: for tables
+/// without the `contested` flag, and as the reference the two-part computation must equal.
+pub async fn summarize_whole(
+    store: &store::Store,
+    spec: &crate::store::aggregates::Spec,
+    scope: &ResolvedScope,
+    window: Window,
+    grouping: crate::store::aggregates::Grouping,
+) -> crate::store::StoreResult<Vec<store::aggregates::Row>> {
+    let (base, pool, ancestry) =
+        store::aggregates::pool(store, spec, scope, (window.from, window.to), Pool::All, None).await?;
+    let parts = super::summary::rules::decide(spec, scope, grouping, &pool, &ancestry).part_rows(base);
+    Ok(store::aggregates::merge(grouping, parts))
+}
+
+/// [`Services::summarize_in_parts`] without its cache: the contested part through the rules
+/// and the uncontested part summed, merged (for tests holding it to [`summarize_whole`]).
+pub async fn summarize_in_parts_uncached(
+    store: &store::Store,
+    spec: &crate::store::aggregates::Spec,
+    scope: &ResolvedScope,
+    window: Window,
+    grouping: crate::store::aggregates::Grouping,
+) -> crate::store::StoreResult<(i64, i64, Vec<store::aggregates::Row>)> {
+    let (b1, contested) = contested_part(store, spec, scope, window, grouping).await?;
+    let (b2, uncontested) =
+        store::aggregates::uncontested_part(store, spec, scope, window.from, window.to, grouping).await?;
+    Ok((b1, b2, store::aggregates::merge(grouping, contested.into_iter().chain(uncontested))))
 }

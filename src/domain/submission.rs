@@ -6,7 +6,10 @@ use std::collections::{HashMap, HashSet};
 use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
-use super::figures::{Amount, Count, FigureBase, Figures, Period, Scope, check_amount, check_count};
+use super::figures::{
+    Amount, Count, Dimension, FigureBase, Figures, MAX_DIMENSIONS, Period, Scope, check_amount, check_count,
+    dimensions_text, is_code,
+};
 use super::model::Qualifier;
 use crate::error::Problem;
 
@@ -189,6 +192,7 @@ impl ReportSubmission {
                 Scope::Organization(_) => {}
             }
             p.period(&base.period, &format!("{at}.period"));
+            p.dimensions(&base.dimensions, &format!("{at}.dimensions"));
         };
         for (i, f) in figures.job_fairs.iter().enumerate() {
             let at = format!("{fpath}.jobFairs[{i}]");
@@ -236,6 +240,12 @@ impl ReportSubmission {
                 p.count(count, &format!("{at}.{name}"));
             }
             p.amount(f.amount_aided, &format!("{at}.amountAided"));
+            if f.unit.as_deref().is_some_and(|u| !is_code(u)) {
+                p.add(
+                    format!("{at}.unit"),
+                    "must be a unit code: 1–32 lowercase ASCII letters, digits and underscores",
+                );
+            }
             if let (Some(received), Some(resolved)) = (f.received, f.resolved)
                 && resolved.value > received.value
                 && received.qualifier == Qualifier::Exact
@@ -299,8 +309,15 @@ impl ReportSubmission {
                 p.add(format!("{at}.metric"), format!("{:?} is not in the metric catalog", f.metric));
             }
             p.amount(Some(f.value), &format!("{at}.value"));
+            if f.unit.as_deref().is_some_and(|u| !is_code(u)) {
+                p.add(
+                    format!("{at}.unit"),
+                    "must be a unit code: 1–32 lowercase ASCII letters, digits and underscores",
+                );
+            }
             p.part_of(f.part_of.as_deref(), &f.base.id, f.value.value.round() as i64, &values, &format!("{at}.partOf"));
         }
+        same_thing_agrees(figures, &fpath, &mut p);
         // "Of which" links are resolved whatever the order figures come in (a subset may be
         // listed before its total), so they must lead to a total, never round in a circle.
         let links: [(&str, Vec<Link>); 3] = [
@@ -341,6 +358,76 @@ fn base_texts<'a>(at: &str, base: &'a FigureBase, out: &mut Vec<(String, &'a str
     out.push((format!("{at}.scope.{kind}"), scope));
     out.extend(base.note.as_deref().map(|n| (format!("{at}.note"), n)));
     out.extend(base.period.note.as_deref().map(|n| (format!("{at}.period.note"), n)));
+    for (i, d) in base.dimensions.iter().enumerate() {
+        out.push((format!("{at}.dimensions[{i}].value"), &d.value));
+    }
+}
+
+/// docs/aggregation.md §2.3: within one report, two statements of the same thing (kind,
+/// scope, code, dimensions, unit, the total they are a subset of) for the same period are one statement made
+/// twice and must agree; differing values mean different things that a dimension or unit must
+/// tell apart, or the rules would keep one and drop the other. Single job fairs are exempt (a
+/// report may list two fairs on one day).
+fn same_thing_agrees(figures: &super::figures::Figures, fpath: &str, p: &mut Problems) {
+    fn scope(s: &Scope) -> String {
+        format!("{s:?}")
+    }
+    let period = |b: &FigureBase| format!("{:?}..{:?}", b.period.start, b.period.end);
+    let dims = |b: &FigureBase| dimensions_text(&b.dimensions);
+    let mut seen: HashMap<String, (String, String)> = HashMap::new();
+    let mut check = |p: &mut Problems, key: String, value: String, at: String| match seen.get(&key) {
+        Some((first, v)) if *v != value => p.add(
+            at,
+            format!(
+                "states the same thing as {first} (same scope, code, period, dimensions and unit) with other \
+                 numbers: one statement made twice must agree; if they are different things, tell them apart \
+                 with a dimension (e.g. subject or designation) or a unit"
+            ),
+        ),
+        Some(_) => {}
+        None => {
+            seen.insert(key, (at, value));
+        }
+    };
+    for (i, f) in figures.job_fairs.iter().enumerate().filter(|(_, f)| f.fairs.is_some()) {
+        let b = &f.base;
+        let key = format!("fair|{}|{}|{}", scope(&b.scope), period(b), dims(b));
+        let value = format!("{:?}", [f.fairs, f.employers, f.positions_offered, f.job_seekers, f.intents, f.hires]);
+        check(p, key, value, format!("{fpath}.jobFairs[{i}]"));
+    }
+    for (i, f) in figures.case_statistics.iter().enumerate() {
+        let b = &f.base;
+        let key = format!(
+            "case|{}|{}|{:?}|{}|{}|{:?}",
+            scope(&b.scope),
+            f.category.as_str(),
+            f.unit,
+            period(b),
+            dims(b),
+            f.part_of
+        );
+        let value = format!("{:?}", (f.received, f.resolved, f.people_aided, f.amount_aided));
+        check(p, key, value, format!("{fpath}.caseStatistics[{i}]"));
+    }
+    for (i, f) in figures.organization_counts.iter().enumerate() {
+        let b = &f.base;
+        let key = format!(
+            "count|{}|{}|{:?}|{}|{}|{:?}",
+            scope(&b.scope),
+            f.organization_kind.as_str(),
+            f.sector.map(|s| s.as_str()),
+            period(b),
+            dims(b),
+            f.part_of
+        );
+        check(p, key, format!("{:?}", f.count), format!("{fpath}.organizationCounts[{i}]"));
+    }
+    for (i, f) in figures.metrics.iter().enumerate() {
+        let b = &f.base;
+        let key =
+            format!("metric|{}|{}|{:?}|{}|{}|{:?}", scope(&b.scope), f.metric, f.unit, period(b), dims(b), f.part_of);
+        check(p, key, format!("{:?}", f.value), format!("{fpath}.metrics[{i}]"));
+    }
 }
 
 struct Problems {
@@ -387,6 +474,28 @@ impl Problems {
     fn amount(&mut self, amount: Option<Amount>, path: &str) {
         if let Some(Err(message)) = amount.map(|a| check_amount(a.value)) {
             self.add(format!("{path}.value"), message);
+        }
+    }
+
+    fn dimensions(&mut self, dimensions: &[Dimension], path: &str) {
+        if dimensions.len() > MAX_DIMENSIONS {
+            self.add(path, format!("at most {MAX_DIMENSIONS} dimensions"));
+        }
+        let mut keys = HashSet::new();
+        for (i, d) in dimensions.iter().enumerate() {
+            if !is_code(&d.key) {
+                self.add(
+                    format!("{path}[{i}].key"),
+                    "must be 1–32 lowercase ASCII letters, digits and underscores, starting with a letter",
+                );
+            } else if !keys.insert(d.key.as_str()) {
+                self.add(format!("{path}[{i}].key"), format!("{:?} is given twice", d.key));
+            }
+            if d.value.trim().is_empty() {
+                self.add(format!("{path}[{i}].value"), "must not be empty");
+            } else if d.value.chars().count() > 200 {
+                self.add(format!("{path}[{i}].value"), "must be at most 200 characters");
+            }
         }
     }
 

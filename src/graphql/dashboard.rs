@@ -14,7 +14,7 @@ use super::scalars::Date;
 use crate::domain::Services;
 use crate::domain::figures::{CaseCategory, Metric, MetricNature};
 use crate::domain::model::{OrganizationKind, OrganizationSector, Qualifier};
-use crate::domain::summary::explain::Decision;
+use crate::domain::summary::rules::Decision;
 use crate::domain::summary::{self, GroupBy, SummaryRow, SummaryScope, Window};
 use crate::store::figure_lists::{AnyFigureRow, FigureKind};
 
@@ -162,13 +162,16 @@ impl Explainer {
 /// up to `MAX_FIGURES` figures, where a field of a row costs 1.
 const EXPLAIN_COST: usize = 3_000;
 
-/// "Why this number": the figures a row counts and those it leaves out.
+/// "Why this number": the figures a row counts and those it leaves out. The rules decide each
+/// number of a figure (each measure) on its own (docs/aggregation.md §2.2): a case statistic's
+/// received cases can count while its resolved ones are left out, and then it is listed in both.
 #[derive(SimpleObject)]
 pub struct Explanation {
-    /// The figures whose numbers the row's numbers add up, each as its report states it.
+    /// The figures whose numbers the row's numbers add up (the `measures` named), each as its
+    /// report states it.
     pub counted: Vec<ExplainedFigure>,
-    /// The figures that belong to this row but do not count, each with the rule that left it
-    /// out (docs/aggregation.md §9) and the figure that made the rule apply.
+    /// The figures that belong to this row but whose `measures` do not count, each with the
+    /// rule that left them out (docs/aggregation.md §9) and the figure that made it apply.
     pub left_out: Vec<ExplainedFigure>,
 }
 
@@ -177,6 +180,9 @@ pub struct Explanation {
 pub struct ExplainedFigure {
     /// The figure: its numbers and qualifiers, report, scope, period and verbatim excerpt.
     pub figure: Figure,
+    /// Which of the row's numbers this entry is about, by their field names in the row (e.g.
+    /// `received`, `resolved`; `value` for metrics, `count` for organization counts).
+    pub measures: Vec<String>,
     /// Why it is left out (e.g. `CHILD_COVERED_BY_OWN_FIGURE`, `SUBSET_NOT_ADDEND`); null when
     /// it counts.
     pub rule: Option<String>,
@@ -194,6 +200,20 @@ impl RowCommon {
     /// The group's region (when grouped by region); null for figures of an alliance as a whole.
     async fn region(&self, ctx: &Context<'_>) -> Result<Option<RegionNode>> {
         region_of(ctx, &self.0).await
+    }
+
+    /// The alliance, on the row of an alliance's own figures: grouped by region with an alliance
+    /// scope, the row whose `region` is null holds the figures about the alliance as a whole
+    /// (docs/aggregation.md §6.1). Null on every other row.
+    async fn alliance(&self, ctx: &Context<'_>) -> Result<Option<super::alliance::AllianceNode>> {
+        let explainer = &self.1;
+        let Some(slug) = explainer.scope.alliance.as_deref().filter(|_| explainer.group.region) else {
+            return Ok(None);
+        };
+        if self.0.keys.region.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(super::alliance::AllianceNode(ctx.data::<Services>()?.alliance(slug).await?)))
     }
 
     /// The group's year (when grouped by year, quarter or month).
@@ -261,6 +281,7 @@ impl RowCommon {
             let Some(row) = rows.get(&d.figure.id) else { continue };
             let explained = ExplainedFigure {
                 figure: Figure::from(row.clone()),
+                measures: d.measures.iter().map(|m| (*m).to_owned()).collect(),
                 rule: d.rule.map(str::to_owned),
                 because: d.because.and_then(|id| rows.get(&id)).cloned().map(Figure::from),
             };
@@ -289,6 +310,13 @@ impl CaseSummaryFields {
     /// The group's category (when grouped by category).
     async fn category(&self) -> Option<CaseCategory> {
         self.0.keys.key.as_deref().and_then(|k| k.parse().ok())
+    }
+
+    /// What `received` and `resolved` count in this row (`cases`, `person_times`, `times`,
+    /// `couples`, `people` …): figures in different units are never added, so every summary
+    /// gives one row per unit (docs/aggregation.md §6.4).
+    async fn unit(&self) -> Option<&str> {
+        self.0.keys.unit.as_deref()
     }
 
     /// Cases received.
@@ -417,9 +445,11 @@ impl MetricSummaryFields {
         Ok(self.0.amount(0)?)
     }
 
-    /// The metric's unit.
+    /// The row's unit: the figures' own where a report states a metric in another unit than the
+    /// catalog's (people vs person-times), else the metric's. Values in different units are
+    /// never added: an ungrouped summary gives one row per unit (docs/aggregation.md §6.4).
     async fn unit(&self) -> &str {
-        &self.1.unit
+        self.0.keys.unit.as_deref().unwrap_or(&self.1.unit)
     }
 }
 

@@ -132,6 +132,12 @@ impl JobFairNode {
         self.0.note.clone()
     }
 
+    /// What tells the figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3); empty when nothing needs to.
+    async fn dimensions(&self) -> Result<Vec<FigureDimension>> {
+        figure_dimensions(&self.0.dimensions)
+    }
+
     /// The report the figure comes from.
     async fn report(&self, ctx: &Context<'_>) -> Result<Option<ReportNode>> {
         report_of(ctx, self.0.report_id).await
@@ -163,6 +169,12 @@ impl CaseStatisticNode {
     /// What kind of cases.
     async fn category(&self) -> Option<CaseCategory> {
         self.0.category.parse().ok()
+    }
+
+    /// What `received` and `resolved` count: `cases` unless the report counts otherwise
+    /// (`person_times` for 人次, `times` for calls or services, `couples`, `people`).
+    async fn unit(&self) -> &str {
+        &self.0.unit
     }
 
     /// First day of the period.
@@ -228,9 +240,20 @@ impl CaseStatisticNode {
         self.0.reported_rate
     }
 
+    /// How exact the stated rate is ("调解率达98%以上": AT_LEAST); null without a rate.
+    async fn reported_rate_qualifier(&self) -> Result<Option<Qualifier>> {
+        stored_qualifier(self.0.reported_rate.map(|_| self.0.reported_rate_q.as_deref()))
+    }
+
     /// Remarks recorded with the figure.
     async fn note(&self) -> Option<String> {
         self.0.note.clone()
+    }
+
+    /// What tells the figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3); empty when nothing needs to.
+    async fn dimensions(&self) -> Result<Vec<FigureDimension>> {
+        figure_dimensions(&self.0.dimensions)
     }
 
     /// The report the figure comes from.
@@ -434,6 +457,12 @@ impl OrganizationCountNode {
         self.0.note.clone()
     }
 
+    /// What tells the figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3); empty when nothing needs to.
+    async fn dimensions(&self) -> Result<Vec<FigureDimension>> {
+        figure_dimensions(&self.0.dimensions)
+    }
+
     /// The report's passage that states it, verbatim.
     async fn excerpt(&self) -> String {
         self.0.excerpt.clone()
@@ -481,6 +510,11 @@ impl PlanIndicatorNode {
         self.0.areas
     }
 
+    /// How exact the number of areas is; null without one.
+    async fn areas_qualifier(&self) -> Result<Option<Qualifier>> {
+        stored_qualifier(self.0.areas.map(|_| self.0.areas_q.as_deref()))
+    }
+
     /// Indicators monitored.
     async fn total(&self) -> FigureCount {
         figure_count(Some(self.0.total), &Some(self.0.total_q.clone())).expect("always present")
@@ -509,6 +543,12 @@ impl PlanIndicatorNode {
     /// Remarks recorded with the figure.
     async fn note(&self) -> Option<String> {
         self.0.note.clone()
+    }
+
+    /// What tells the figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3); empty when nothing needs to.
+    async fn dimensions(&self) -> Result<Vec<FigureDimension>> {
+        figure_dimensions(&self.0.dimensions)
     }
 
     /// The report's passage that states it, verbatim.
@@ -598,6 +638,12 @@ impl MetricFigureNode {
         self.0.note.clone()
     }
 
+    /// What tells the figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3); empty when nothing needs to.
+    async fn dimensions(&self) -> Result<Vec<FigureDimension>> {
+        figure_dimensions(&self.0.dimensions)
+    }
+
     /// The report's passage that states it, verbatim.
     async fn excerpt(&self) -> String {
         self.0.excerpt.clone()
@@ -652,6 +698,11 @@ async fn organization_of(ctx: &Context<'_>, id: Option<i64>) -> Result<Option<Or
 #[graphql(field(name = "period_end", ty = "std::option::Option<Date>", desc = "Last day of the period."))]
 #[graphql(field(name = "period_note", ty = "Option<String>", desc = "How the period was determined."))]
 #[graphql(field(name = "note", ty = "std::option::Option<String>", desc = "Remarks recorded with the figure."))]
+#[graphql(field(
+    name = "dimensions",
+    ty = "Vec<FigureDimension>",
+    desc = "What tells the figure apart from others of its report filed under the same code."
+))]
 #[graphql(field(name = "excerpt", ty = "String", desc = "The report's passage that states the figure, verbatim."))]
 pub enum Figure {
     /// A job fair or series total.
@@ -782,4 +833,34 @@ impl AnyFigureQuery {
 fn figure_key(row: &AnyFigureRow) -> (i64, i64) {
     let (kind, id) = row.key();
     (kind.rank(), id)
+}
+
+/// One dimension of what a figure counts, in the report's own words (docs/aggregation.md §2.3).
+#[derive(SimpleObject)]
+pub struct FigureDimension {
+    /// What kind of distinction (`subject`, `designation`, `audience`, `basis` …).
+    pub key: String,
+    /// The report's words.
+    pub value: String,
+}
+
+/// Decodes stored dimensions; text the store cannot read is an error, never "no dimensions".
+fn figure_dimensions(stored: &str) -> Result<Vec<FigureDimension>> {
+    let dimensions = crate::domain::figures::dimensions_from_text(stored)
+        .ok_or_else(|| async_graphql::Error::new(format!("unreadable stored dimensions {stored:?}")))?;
+    Ok(dimensions.into_iter().map(|d| FigureDimension { key: d.key, value: d.value }).collect())
+}
+
+/// A stored qualifier of an optional number: `None` without the number; a number stored before
+/// qualifiers were kept for it (no text) is as stated, exact; text the store cannot read is an
+/// error, never a silent default.
+fn stored_qualifier(stored: Option<Option<&str>>) -> Result<Option<Qualifier>> {
+    match stored {
+        None => Ok(None),
+        Some(None) => Ok(Some(Qualifier::Exact)),
+        Some(Some(text)) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| async_graphql::Error::new(format!("unreadable stored qualifier {text:?}"))),
+    }
 }

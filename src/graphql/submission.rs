@@ -59,6 +59,10 @@ pub struct JobFairInput {
     pub excerpt: String,
     /// Remarks (judgement calls, units).
     pub note: Option<String>,
+    /// What tells this figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3), e.g. `{ key: "subject", value: "电商培训" }`.
+    #[graphql(default)]
+    pub dimensions: Vec<DimensionInput>,
     /// The day of a single fair.
     pub held_on: Option<Date>,
     /// On site, online or both.
@@ -96,8 +100,16 @@ pub struct CaseStatisticInput {
     pub excerpt: String,
     /// Remarks.
     pub note: Option<String>,
+    /// What tells this figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3), e.g. `{ key: "subject", value: "电商培训" }`.
+    #[graphql(default)]
+    pub dimensions: Vec<DimensionInput>,
     /// What kind of cases.
     pub category: CaseCategory,
+    /// What `received` and `resolved` count where not cases: `person_times` (人次), `times`
+    /// (次 of calls or services), `couples` (对), `people` (人) … (lowercase code). Figures in
+    /// different units are never added: summaries give one row per unit.
+    pub unit: Option<String>,
     /// True for a total over several years that yearly figures may also cover.
     #[graphql(default)]
     pub cumulative: bool,
@@ -111,6 +123,11 @@ pub struct CaseStatisticInput {
     pub amount_aided: Option<AmountInput>,
     /// A resolution rate the report states (percent), kept as stated.
     pub reported_rate: Option<f64>,
+    /// How exact the stated rate is ("调解率达98%以上": AT_LEAST); EXACT when not given.
+    pub reported_rate_qualifier: Option<Qualifier>,
+    /// The `id` of the case statistic of this report (of another category) this one breaks
+    /// down ("of which"), listed before or after it; never added to it.
+    pub part_of: Option<String>,
 }
 
 /// A count of organizations reported in aggregate ("609个妇女之家").
@@ -126,6 +143,10 @@ pub struct OrganizationCountInput {
     pub excerpt: String,
     /// Remarks.
     pub note: Option<String>,
+    /// What tells this figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3), e.g. `{ key: "subject", value: "电商培训" }`.
+    #[graphql(default)]
+    pub dimensions: Vec<DimensionInput>,
     /// Which kind of organization is counted.
     pub organization_kind: OrganizationKind,
     /// Which sector, if the count is of one.
@@ -155,6 +176,8 @@ pub struct PlanIndicatorInput {
     pub plan: String,
     /// Number of areas the indicators fall into.
     pub areas: Option<i64>,
+    /// How exact the number of areas is; EXACT when not given.
+    pub areas_qualifier: Option<Qualifier>,
     /// Indicators monitored.
     pub total: ReportedCountInput,
     /// Indicators met; not more than the total.
@@ -174,15 +197,31 @@ pub struct MetricFigureInput {
     pub excerpt: String,
     /// Remarks.
     pub note: Option<String>,
+    /// What tells this figure apart from others of its report filed under the same code, in
+    /// the report's own words (docs/aggregation.md §2.3), e.g. `{ key: "subject", value: "电商培训" }`.
+    #[graphql(default)]
+    pub dimensions: Vec<DimensionInput>,
     /// The metric's code in the catalog (`metrics` lists them).
     pub metric: String,
-    /// The value, in the metric's unit.
+    /// The value, in the metric's unit unless `unit` says otherwise.
     pub value: AmountInput,
+    /// The unit of the value where it is not the metric's (e.g. `person_times` for 人次 under a
+    /// metric counted in `people`): lowercase code; figures in different units are never added.
+    pub unit: Option<String>,
     /// True for a total over several years.
     #[graphql(default)]
     pub cumulative: bool,
     /// The `id` of the metric figure this is a subset of.
     pub part_of: Option<String>,
+}
+
+/// One dimension of what a figure counts (docs/aggregation.md §2.3).
+#[derive(InputObject, Serialize)]
+pub struct DimensionInput {
+    /// 1–32 lowercase ASCII letters, digits and underscores (`subject`, `designation`, `basis`).
+    pub key: String,
+    /// The report's own words.
+    pub value: String,
 }
 
 /// All figures of a report, by kind.

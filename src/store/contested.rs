@@ -2,7 +2,9 @@
 //!
 //! A figure is *contested* when another figure of the same thing (same table; for case
 //! statistics the same category) with an overlapping period lies in the same region or one
-//! above or below it — or, for job fairs, when an alliance-level fair covers its region. Only
+//! above or below it — or, for job fairs, when an alliance-level fair covers its region; case
+//! statistics in an "of which" link (a subset, or the total of one) are contested too, since
+//! a subset counts only where its total does not (docs/aggregation.md §5.5). Only
 //! contested figures can be left out by the rules of [`super::aggregates`]; every other figure
 //! in scope and window always counts, so the aggregates sum those directly. Over-marking is
 //! always safe (the rules then decide), under-marking never happens: rows start contested and
@@ -20,6 +22,11 @@ use super::sql::{Sql, Tx};
 pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
     let mut cases = Sql::new("");
     let r = cases.arg(report);
+    // Subsets link figures of one report: the report's own links are all there are.
+    let flag = format!(
+        "id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits) OR part_of IS NOT NULL \
+         OR id IN (SELECT part_of FROM case_statistics WHERE report_id = {r} AND part_of IS NOT NULL)"
+    );
     cases.push(&format!(
         "WITH n AS (SELECT id, region_code, category, period_start AS fs, period_end AS fe \
                     FROM case_statistics WHERE report_id = {r}), \
@@ -29,9 +36,8 @@ pub(crate) async fn mark_report(tx: &mut Tx, report: i64) -> StoreResult<()> {
                   JOIN case_statistics g ON g.region_code = rel.region AND g.category = n.category \
                   AND g.period_start <= n.fe AND n.fs <= g.period_end AND g.id <> n.id \
                   JOIN reports gr ON gr.id = g.report_id AND gr.superseded_by IS NULL) \
-         UPDATE case_statistics SET contested = (id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits)) \
-         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits) \
-         AND contested <> (id IN (SELECT nid FROM hits) OR id IN (SELECT gid FROM hits))"
+         UPDATE case_statistics SET contested = ({flag}) \
+         WHERE id IN (SELECT id FROM n UNION SELECT gid FROM hits) AND contested <> ({flag})"
     ));
     tx.execute(&cases).await?;
 
@@ -105,7 +111,10 @@ pub(crate) async fn recompute_all(tx: &mut Tx) -> StoreResult<()> {
                   JOIN case_statistics x ON x.region_code = pairs.ancestor \
                   JOIN case_statistics y ON y.region_code = pairs.descendant AND y.category = x.category \
                   AND x.period_start <= y.period_end AND y.period_start <= x.period_end), \
-         v AS (SELECT id, (same_region OR id IN (SELECT xid FROM hits) OR id IN (SELECT yid FROM hits)) AS c FROM w) \
+         links AS (SELECT part_of AS id FROM case_statistics WHERE part_of IS NOT NULL \
+                   UNION SELECT id FROM case_statistics WHERE part_of IS NOT NULL), \
+         v AS (SELECT id, (same_region OR id IN (SELECT xid FROM hits) OR id IN (SELECT yid FROM hits) \
+                OR id IN (SELECT id FROM links)) AS c FROM w) \
          UPDATE case_statistics SET contested = v.c FROM v WHERE v.id = case_statistics.id AND case_statistics.contested <> v.c",
         same = window("region_code, category", "period_start", "period_end")
     );

@@ -100,6 +100,8 @@ pub struct JobFairRow {
     pub alliance_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub note: Option<String>,
+    /// Dimensions as stored (JSON text; '' for none).
+    pub dimensions: String,
     pub organizers: Option<String>,
     pub is_series: bool,
     pub held_on: Option<NaiveDate>,
@@ -119,7 +121,7 @@ pub struct JobFairRow {
 }
 
 const FAIR_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
-    t.alliance_id, t.organization_id, t.note, t.organizers, t.is_series, t.held_on, t.mode, t.fairs, t.fairs_q, \
+    t.alliance_id, t.organization_id, t.note, t.dimensions, t.organizers, t.is_series, t.held_on, t.mode, t.fairs, t.fairs_q, \
     t.employers, t.employers_q, t.positions_offered, t.positions_offered_q, t.job_seekers, t.job_seekers_q, \
     t.intents, t.intents_q, t.hires, t.hires_q";
 
@@ -213,6 +215,10 @@ pub struct CaseStatisticRow {
     pub region_code: String,
     pub organization_id: Option<i64>,
     pub note: Option<String>,
+    /// Dimensions as stored (JSON text; '' for none).
+    pub dimensions: String,
+    /// What received and resolved count (`cases` unless the report says otherwise).
+    pub unit: String,
     pub category: String,
     pub cumulative: bool,
     pub received: Option<i64>,
@@ -224,11 +230,12 @@ pub struct CaseStatisticRow {
     pub amount_aided: Option<f64>,
     pub amount_aided_q: Option<String>,
     pub reported_rate: Option<f64>,
+    pub reported_rate_q: Option<String>,
 }
 
 const CASE_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
-    t.organization_id, t.note, t.category, t.cumulative, t.received, t.received_q, t.resolved, t.resolved_q, \
-    t.people_aided, t.people_aided_q, t.amount_aided, t.amount_aided_q, t.reported_rate";
+    t.organization_id, t.note, t.dimensions, COALESCE(t.unit, 'cases') AS unit, t.category, t.cumulative, t.received, t.received_q, t.resolved, t.resolved_q, \
+    t.people_aided, t.people_aided_q, t.amount_aided, t.amount_aided_q, t.reported_rate, t.reported_rate_q";
 
 /// A page of case statistics, by id.
 pub async fn case_statistics(
@@ -257,6 +264,8 @@ pub struct OrganizationCountRow {
     pub alliance_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub note: Option<String>,
+    /// Dimensions as stored (JSON text; '' for none).
+    pub dimensions: String,
     pub organization_kind: String,
     pub sector: Option<String>,
     pub label: String,
@@ -278,8 +287,11 @@ pub struct PlanIndicatorRow {
     pub alliance_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub note: Option<String>,
+    /// Dimensions as stored (JSON text; '' for none).
+    pub dimensions: String,
     pub plan: String,
     pub areas: Option<i64>,
+    pub areas_q: Option<String>,
     pub total: i64,
     pub total_q: String,
     pub met: i64,
@@ -299,31 +311,33 @@ pub struct MetricFigureRow {
     pub alliance_id: Option<i64>,
     pub organization_id: Option<i64>,
     pub note: Option<String>,
+    /// Dimensions as stored (JSON text; '' for none).
+    pub dimensions: String,
     pub metric: String,
     pub value: f64,
     pub value_q: String,
     pub cumulative: bool,
     pub part_of: Option<i64>,
-    /// The metric's unit (from the catalog).
+    /// The value's unit: the figure's own, else the catalog's.
     pub unit: String,
 }
 
 /// The columns every figure table shares.
 const SHARED: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
-    t.alliance_id, t.organization_id, t.note";
+    t.alliance_id, t.organization_id, t.note, t.dimensions";
 
 fn organization_count_columns() -> String {
     format!("{SHARED}, t.organization_kind, t.sector, t.label, t.count, t.count_q, t.part_of")
 }
 
 fn plan_indicator_columns() -> String {
-    format!("{SHARED}, t.plan, t.areas, t.total, t.total_q, t.met, t.met_q")
+    format!("{SHARED}, t.plan, t.areas, t.areas_q, t.total, t.total_q, t.met, t.met_q")
 }
 
 fn metric_figure_columns() -> String {
     format!(
         "{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.part_of, \
-         (SELECT m.unit FROM metrics m WHERE m.code = t.metric) AS unit"
+         COALESCE(t.unit, (SELECT m.unit FROM metrics m WHERE m.code = t.metric)) AS unit"
     )
 }
 

@@ -7,6 +7,7 @@ use sqlx::FromRow;
 use super::sql::{Sql, Tx};
 use super::{Store, StoreError, StoreResult};
 use crate::domain::figures::{Amount, Count, FigureBase, Figures, Metric, Scope};
+use crate::domain::model::Qualifier;
 use crate::domain::submission::ReportSubmission;
 
 /// Records a catalog metric (kept as it is when the code exists).
@@ -208,11 +209,12 @@ fn base(sql: &mut Sql, report: i64, b: &FigureBase, refs: &Refs) -> Vec<String> 
         sql.arg(alliance),
         sql.arg(organization),
         sql.arg(b.note.clone()),
+        sql.arg(crate::domain::figures::dimensions_text(&b.dimensions)),
     ]
 }
 
-const BASE: &str =
-    "report_id, excerpt, period_start, period_end, period_note, region_code, alliance_id, organization_id, note";
+const BASE: &str = "report_id, excerpt, period_start, period_end, period_note, region_code, alliance_id, \
+     organization_id, note, dimensions";
 
 /// Figures in an order where every "of which" subset comes after the total it names, so that
 /// its link can be written (docs/aggregation.md: a subset is one whatever the order it arrives
@@ -273,18 +275,20 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         let mut v = base(&mut sql, report, &f.base, refs);
         v.remove(6); // case statistics have no alliance column
         v.push(sql.arg(f.category.as_str()));
+        v.push(sql.arg(f.unit.clone()));
         v.push(sql.arg(f.cumulative));
         for c in [f.received, f.resolved, f.people_aided] {
             v.extend(count(&mut sql, c));
         }
         v.extend(amount(&mut sql, f.amount_aided));
         v.push(sql.arg(f.reported_rate));
+        v.push(sql.arg(f.reported_rate.map(|_| f.reported_rate_qualifier.unwrap_or(Qualifier::Exact).as_str())));
         v.push(sql.arg(f.part_of.as_deref().and_then(|p| case_ids.get(p).copied())));
         sql.push(&format!(
             "INSERT INTO case_statistics (report_id, excerpt, period_start, period_end, period_note, region_code, \
-             organization_id, note, \
-             category, cumulative, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
-             amount_aided, amount_aided_q, reported_rate, part_of) VALUES ({}) RETURNING id",
+             organization_id, note, dimensions, \
+             category, unit, cumulative, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
+             amount_aided, amount_aided_q, reported_rate, reported_rate_q, part_of) VALUES ({}) RETURNING id",
             v.join(", ")
         ));
         case_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);
@@ -310,10 +314,11 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         let mut v = base(&mut sql, report, &f.base, refs);
         v.push(sql.arg(f.plan.as_str()));
         v.push(sql.arg(f.areas));
+        v.push(sql.arg(f.areas.map(|_| f.areas_qualifier.unwrap_or(Qualifier::Exact).as_str())));
         v.extend(count(&mut sql, Some(f.total)));
         v.extend(count(&mut sql, Some(f.met)));
         sql.push(&format!(
-            "INSERT INTO plan_indicators ({BASE}, plan, areas, total, total_q, met, met_q) VALUES ({})",
+            "INSERT INTO plan_indicators ({BASE}, plan, areas, areas_q, total, total_q, met, met_q) VALUES ({})",
             v.join(", ")
         ));
         tx.execute(&sql).await?;
@@ -324,10 +329,12 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         let mut v = base(&mut sql, report, &f.base, refs);
         v.push(sql.arg(f.metric.as_str()));
         v.extend(amount(&mut sql, Some(f.value)));
+        v.push(sql.arg(f.unit.clone()));
         v.push(sql.arg(f.cumulative));
         v.push(sql.arg(f.part_of.as_deref().and_then(|p| metric_ids.get(p).copied())));
         sql.push(&format!(
-            "INSERT INTO metric_figures ({BASE}, metric, value, value_q, cumulative, part_of) VALUES ({}) RETURNING id",
+            "INSERT INTO metric_figures ({BASE}, metric, value, value_q, unit, cumulative, part_of) VALUES ({}) \
+             RETURNING id",
             v.join(", ")
         ));
         metric_ids.insert(&f.base.id, tx.fetch_count(&sql).await?);

@@ -22,7 +22,9 @@ fn large_import(dir: &TempDir) -> std::path::PathBuf {
     for r in 0..REPORTS {
         for f in 0..FIGURES_PER_REPORT {
             csv.push_str(&format!(
-                "\nkill-{r},Report {r},110112,CASE_STATISTIC,f{f},110112-liyuan,2024-01-01,2024-01-31,excerpt {r} {f},OTHER,{f}"
+                // One month each: different numbers for one thing and period would be refused.
+                "\nkill-{r},Report {r},110112,CASE_STATISTIC,f{f},110112-liyuan,2024-{m:02}-01,2024-{m:02}-28,excerpt {r} {f},OTHER,{f}",
+                m = f + 1
             ));
         }
     }

@@ -22,6 +22,8 @@ on_both_backends!(
     demo_summaries_of_every_kind_explain_themselves,
     restatements_follow_the_reports_dates_not_the_order_they_arrive_in,
     dates_outside_years_1_to_9999_are_bad_input,
+    the_issues_examples_answer_what_their_reports_say,
+    one_thing_stated_twice_must_agree_and_dimensions_tell_things_apart,
 );
 
 const SUBMIT: &str = r#"mutation($input: ReportSubmissionInput!) { submitReport(input: $input) {
@@ -63,7 +65,7 @@ async fn submit(app: &TestApp, token: &str, input: Value) -> Value {
 
 const CASES: &str = r#"query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [CaseGroupBy!], $category: CaseCategory) {
     caseSummary(scope: $scope, period: $period, groupBy: $groupBy, category: $category) {
-        region { code } year month category received resolved resolutionRate qualifier
+        region { code } year month category unit received resolved resolutionRate qualifier
         coverage { reporting total } sources { key } } }"#;
 
 async fn cases(app: &TestApp, vars: Value) -> Vec<Value> {
@@ -207,29 +209,31 @@ async fn one_period_one_figure(app: TestApp) {
     submit(&app, &admin(), cases_report()).await;
     let scope = json!({ "region": "110112" });
     let rights = |period: Value, group: Value| json!({ "scope": scope, "period": period, "category": "RIGHTS_PROTECTION", "groupBy": group });
-    // The window is exactly 2024: 梨园's year figure c5 (100) stands instead of its months; 台湖 5.
+    // docs/aggregation.md §11 C. 2024: 梨园's year figure c5 (100 received) stands over its
+    // months' received cases; 台湖 5. The year states no resolved cases, so the months' are
+    // the longest statements of those: 8 + 15 + 5.
     let year = cases(&app, rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!([]))).await;
     assert_eq!(year[0]["received"], 105);
-    assert_eq!(year[0]["resolved"], 5);
-    assert_eq!(year[0]["resolutionRate"], 1.0, "only 台湖 states both");
-    assert_eq!(year[0]["qualifier"], "EXACT");
-    // A wider window: the year figure contains the months, so the months are summed.
+    assert_eq!(year[0]["resolved"], 28);
+    assert_eq!(year[0]["resolutionRate"], 1.0, "only 台湖's figure counts both");
+    assert_eq!(year[0]["qualifier"], "EXACT", "February's 20+ received is not counted");
+    // A wider window holding the same figures: the same answer (the longest statement stands
+    // whatever the window's bounds).
     let wide = cases(&app, rights(json!({ "from": "2023-12-01", "to": "2025-01-31" }), json!([]))).await;
-    assert_eq!(wide[0]["received"], 35);
-    // By month: January 10 + 5, February 20+.
+    assert_eq!(wide, year);
+    // By month: January 10 + 5, February 20+, and 梨园's year in a row of its own period.
     let months = cases(&app, rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!(["MONTH"]))).await;
-    let got: Vec<(i64, i64, i64, &str)> = months
+    let got: Vec<(Option<i64>, Option<i64>, i64, &str)> = months
         .iter()
         .map(|r| {
-            (
-                r["year"].as_i64().unwrap(),
-                r["month"].as_i64().unwrap(),
-                r["received"].as_i64().unwrap(),
-                r["qualifier"].as_str().unwrap(),
-            )
+            (r["year"].as_i64(), r["month"].as_i64(), r["received"].as_i64().unwrap(), r["qualifier"].as_str().unwrap())
         })
         .collect();
-    assert_eq!(got, [(2024, 1, 15, "EXACT"), (2024, 2, 20, "AT_LEAST")]);
+    // In the order of their periods (docs/aggregation.md §6.5): January, the year, February.
+    assert_eq!(
+        got,
+        [(Some(2024), Some(1), 15, "EXACT"), (None, None, 100, "EXACT"), (Some(2024), Some(2), 20, "AT_LEAST")]
+    );
 }
 
 const FAIRS: &str = r#"query($scope: ScopeInput!, $period: PeriodInput, $groupBy: [JobFairGroupBy!]) {
@@ -291,13 +295,15 @@ async fn demo_dashboards_answer_from_the_reports(app: TestApp) {
         .await;
     assert_eq!(homes["organizationCoverage"][0]["count"], 609);
     // 2013 in 通州: by category the rows show the breakdown of the 430 rights-protection services
-    // (368 legal consultations, 56 hotline calls) in their own categories; the total adds it once.
+    // (368 legal consultations in person-times, 56 hotline calls) in their own categories; the
+    // total counts the 430 and not its breakdown, in whatever unit the breakdown is.
     let year = json!({ "from": "2013-01-01", "to": "2013-12-31" });
     let grouped =
         cases(&app, json!({ "scope": { "region": "110112" }, "period": year, "groupBy": ["CATEGORY"] })).await;
-    let by_category: i64 = grouped.iter().filter_map(|r| r["received"].as_i64()).sum();
+    assert!(grouped.iter().any(|r| r["category"] == "LEGAL_CONSULTATION" && r["received"] == 368));
+    assert!(grouped.iter().any(|r| r["category"] == "HOTLINE" && r["received"] == 56));
     let total = cases(&app, json!({ "scope": { "region": "110112" }, "period": year })).await;
-    assert_eq!(total[0]["received"].as_i64().unwrap(), by_category - 368 - 56);
+    assert_eq!(total[0]["received"], 430, "{total:?}");
     // Every figure traces back to its report and excerpt.
     let fairs = app
         .data(r#"{ jobFairs(filter: { alliance: "tongwulang" }) { totalCount edges { node { isSeries mode
@@ -523,13 +529,40 @@ async fn every_figure_is_listed_once_with_its_report_and_scope(app: TestApp) {
         .iter()
         .map(|m| (m["code"].as_str().unwrap(), m["unit"].as_str().unwrap()))
         .collect();
-    let metric_units = app
-        .data("{ figures(first: 100, filter: { types: [METRIC_FIGURE] }) { edges { node { ... on MetricFigure { metric unit } } } } }", json!({}))
-        .await;
-    for edge in metric_units["figures"]["edges"].as_array().unwrap() {
-        let node = &edge["node"];
-        assert_eq!(node["unit"].as_str(), units.get(node["metric"].as_str().unwrap()).copied(), "{node}");
+    let mut metric_units = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let page = app
+            .data(
+                "query($after: String) { figures(first: 100, after: $after, filter: { types: [METRIC_FIGURE] }) { \
+                 pageInfo { hasNextPage endCursor } edges { node { excerpt ... on MetricFigure { metric unit } } } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        metric_units.extend(page["figures"]["edges"].as_array().unwrap().iter().map(|e| e["node"].clone()));
+        if page["figures"]["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["figures"]["pageInfo"]["endCursor"].clone();
     }
+    // Each figure's unit is the catalog's unless the report's measure word says otherwise
+    // (docs/aggregation.md §4): 人/名 people, 人次 person-times, 次 times, 项 items.
+    let mut own_units = 0;
+    for node in &metric_units {
+        let (unit, excerpt) = (node["unit"].as_str().unwrap(), node["excerpt"].as_str().unwrap());
+        if Some(unit) != units.get(node["metric"].as_str().unwrap()).copied() {
+            own_units += 1;
+            let word = match unit {
+                "people" => ["人", "名"].iter().any(|w| excerpt.contains(w)) && !excerpt.contains("人次"),
+                "person_times" => excerpt.contains("人次"),
+                "times" => excerpt.contains('次'),
+                "items" => excerpt.contains('项'),
+                _ => false,
+            };
+            assert!(word, "{unit} is not what the excerpt says: {node}");
+        }
+    }
+    assert!(own_units > 0, "the demo states some metrics in another unit than the catalog's");
     let amounts = app
         .data("{ caseStatistics(first: 100) { edges { node { amountAided amountAidedQualifier } } } }", json!({}))
         .await;
@@ -669,22 +702,20 @@ async fn every_row_explains_itself_with_the_rules_that_applied(app: TestApp) {
     let rights = |period: Value, group: Value| json!({ "scope": { "region": "110112" }, "period": period, "category": "RIGHTS_PROTECTION", "groupBy": group });
     let counted = |id: &str| (id.to_owned(), Value::Null, Value::Null);
     let left = |id: &str, rule: &str, because: &str| (id.to_owned(), json!(rule), json!(format!("fixture {because}")));
-    // The window is exactly 2024: 梨园's year figure stands, its months lie inside it.
+    // §11 C: 梨园's year figure stands over its months' received cases (each listed as left out
+    // for those), while the months' resolved cases count (each listed as counted for those).
     let year = explained(rights(json!({ "from": "2024-01-01", "to": "2024-12-31" }), json!([]))).await;
     assert_eq!(
         year,
         [(
             json!(105),
-            vec![counted("c3"), counted("c5")],
+            vec![counted("c1"), counted("c2"), counted("c3"), counted("c5")],
             vec![left("c1", "INSIDE_LONGER_FIGURE", "c5"), left("c2", "INSIDE_LONGER_FIGURE", "c5")]
         )]
     );
-    // A wider window: today the months stand and the year gives way (§12 of the document).
+    // A wider window holding the same figures decides the same.
     let wide = explained(rights(json!({ "from": "2023-12-01", "to": "2025-01-31" }), json!([]))).await;
-    assert_eq!(wide[0].0, json!(35));
-    assert_eq!(wide[0].1, [counted("c1"), counted("c2"), counted("c3")]);
-    assert_eq!(wide[0].2.len(), 1);
-    assert_eq!((wide[0].2[0].0.as_str(), &wide[0].2[0].1), ("c5", &json!("CONTAINS_SHORTER_FIGURES")));
+    assert_eq!(wide, year);
     // 通州's own January figure covers 台湖's, in the ungrouped sum and in 通州's region row.
     let family = |group: Value| {
         json!({ "scope": { "region": "110000" }, "period": { "from": "2024-01-01", "to": "2024-03-31" },
@@ -699,9 +730,12 @@ async fn every_row_explains_itself_with_the_rules_that_applied(app: TestApp) {
     let demo =
         explained(json!({ "scope": { "region": "110112" }, "period": { "from": "2013-01-01", "to": "2013-12-31" } }))
             .await;
-    let (received, counted_figures, left_out) = &demo[0];
-    assert_eq!(received, &json!(998));
+    // One row per unit: the 430 counts in the cases row; its breakdown, in person-times and
+    // times, is listed in the rows of its units as left out for it.
+    let (received, counted_figures, _) = &demo[0];
+    assert_eq!(received, &json!(430));
     assert!(counted_figures.iter().any(|c| c.0 == "组织普法维权服务430件"));
+    let left_out: Vec<(String, Value, Value)> = demo.iter().flat_map(|row| row.2.clone()).collect();
     let subsets: Vec<&str> = left_out.iter().filter(|l| l.1 == "SUBSET_NOT_ADDEND").map(|l| l.0.as_str()).collect();
     assert!(subsets.contains(&"其中,接受法律咨询和服务368人次") && subsets.contains(&"接听热线56次"), "{subsets:?}");
     assert!(left_out.iter().filter(|l| l.1 == "SUBSET_NOT_ADDEND").all(|l| l.2 == "组织普法维权服务430件"));
@@ -710,7 +744,8 @@ async fn every_row_explains_itself_with_the_rules_that_applied(app: TestApp) {
 /// Over the demo dataset, every kind of summary, grouped several ways: each row's counted
 /// figures add up to the row's numbers (a job fair without a stated number of fairs is one).
 async fn demo_summaries_of_every_kind_explain_themselves(app: TestApp) {
-    let explain = |fields: &str| format!("explain {{ counted {{ figure {{ {fields} }} }} leftOut {{ rule }} }}");
+    let explain =
+        |fields: &str| format!("explain {{ counted {{ measures figure {{ {fields} }} }} leftOut {{ rule }} }}");
     let fairs = explain("... on JobFair { fairs { value } positionsOffered { value } jobSeekers { value } }");
     let counts = explain("... on OrganizationCount { count { value } }");
     let values = explain("... on MetricFigure { value }");
@@ -736,28 +771,36 @@ async fn demo_summaries_of_every_kind_explain_themselves(app: TestApp) {
         let more = app.data(&second, json!({ "scope": scope })).await;
         data["events"] = more["events"].clone();
         data["homes"] = more["homes"].clone();
-        let sum = |row: &Value, pick: &dyn Fn(&Value) -> Option<f64>| -> Option<f64> {
-            let values: Vec<f64> =
-                row["explain"]["counted"].as_array().unwrap().iter().filter_map(|c| pick(&c["figure"])).collect();
+        // The counted entries naming a measure, added up.
+        let sum = |row: &Value, measure: &str, pick: &dyn Fn(&Value) -> Option<f64>| -> Option<f64> {
+            let values: Vec<f64> = row["explain"]["counted"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["measures"].as_array().unwrap().iter().any(|m| m == measure))
+                .filter_map(|c| pick(&c["figure"]))
+                .collect();
             (!values.is_empty()).then(|| values.iter().sum())
         };
         let value = |path: &'static str| move |f: &Value| f.pointer(path).and_then(Value::as_f64);
         for row in data["jobFairSummary"].as_array().unwrap() {
             assert_eq!(
-                sum(row, &|f| Some(f.pointer("/fairs/value").and_then(Value::as_f64).unwrap_or(1.0))),
+                sum(row, "fairs", &|f| Some(f.pointer("/fairs/value").and_then(Value::as_f64).unwrap_or(1.0))),
                 row["fairs"].as_f64(),
                 "{row:#}"
             );
-            assert_eq!(sum(row, &value("/positionsOffered/value")), row["positionsOffered"].as_f64(), "{row:#}");
-            assert_eq!(sum(row, &value("/jobSeekers/value")), row["jobSeekers"].as_f64(), "{row:#}");
+            let positions = sum(row, "positionsOffered", &value("/positionsOffered/value"));
+            assert_eq!(positions, row["positionsOffered"].as_f64(), "{row:#}");
+            assert_eq!(sum(row, "jobSeekers", &value("/jobSeekers/value")), row["jobSeekers"].as_f64(), "{row:#}");
             checked += 1;
         }
         for row in data["organizationCoverage"].as_array().unwrap() {
-            assert_eq!(sum(row, &value("/count/value")).unwrap_or(0.0), row["count"].as_f64().unwrap(), "{row:#}");
+            let count = sum(row, "count", &value("/count/value")).unwrap_or(0.0);
+            assert_eq!(count, row["count"].as_f64().unwrap(), "{row:#}");
             checked += 1;
         }
         for row in data["events"].as_array().unwrap().iter().chain(data["homes"].as_array().unwrap()) {
-            assert_eq!(sum(row, &value("/value")), row["value"].as_f64(), "{row:#}");
+            assert_eq!(sum(row, "value", &value("/value")), row["value"].as_f64(), "{row:#}");
             checked += 1;
         }
     }
@@ -822,4 +865,201 @@ async fn report_count_with_key(app: &TestApp, key: &str) -> usize {
         .data("{ reports(first: 100, filter: { includeSuperseded: true }) { edges { node { key } } } }", json!({}))
         .await;
     data["reports"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["key"] == key).count()
+}
+
+/// The examples of issue 13 over the demo dataset (docs/aggregation.md §11), each what its
+/// report says: ways of asking agree, nothing is counted twice or dropped, units never mix.
+async fn the_issues_examples_answer_what_their_reports_say(app: TestApp) {
+    let one = |query: &str| {
+        let app = &app;
+        let query = query.to_owned();
+        async move {
+            let data = app.data(&query, json!({})).await;
+            data.as_object().unwrap().values().next().unwrap().clone()
+        }
+    };
+    let y2013 = r#"period: { from: "2013-01-01", to: "2013-12-31" }"#;
+    // 通州 2013, HOTLINE: filtered = the row of the grouping, 56 calls (a subset of the 430).
+    let filtered = one(&format!(
+        r#"{{ caseSummary(scope: {{ region: "110112" }}, {y2013}, category: HOTLINE) {{ unit received }} }}"#
+    ))
+    .await;
+    let grouped = one(&format!(
+        r#"{{ caseSummary(scope: {{ region: "110112" }}, {y2013}, groupBy: [CATEGORY]) {{ category unit received }} }}"#
+    ))
+    .await;
+    assert_eq!(filtered, json!([{ "unit": "times", "received": 56 }]));
+    let rows = |category: &str| -> Vec<Value> {
+        grouped
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["category"] == category)
+            .map(|r| json!({ "unit": r["unit"], "received": r["received"] }))
+            .collect()
+    };
+    assert_eq!(rows("HOTLINE"), filtered.as_array().unwrap().clone());
+    // LEGAL_CONSULTATION: 368 person-times and 68 people, never one sum, both ways of asking.
+    let legal = json!([{ "unit": "people", "received": 68 }, { "unit": "person_times", "received": 368 }]);
+    assert_eq!(Value::Array(rows("LEGAL_CONSULTATION")), legal);
+    let legal_filtered = one(&format!(
+        r#"{{ caseSummary(scope: {{ region: "110112" }}, {y2013}, category: LEGAL_CONSULTATION) {{ unit received }} }}"#
+    ))
+    .await;
+    assert_eq!(legal_filtered, legal);
+    // Ungrouped, one row per unit; the rights week's breakdown (368, 56, 6) is not added to its 430.
+    let total = one(&format!(
+        r#"{{ caseSummary(scope: {{ region: "110112" }}, {y2013}) {{ unit received resolved qualifier }} }}"#
+    ))
+    .await;
+    assert_eq!(
+        total,
+        json!([
+            { "unit": "cases", "received": 430, "resolved": 167, "qualifier": "EXACT" },
+            { "unit": "couples", "received": 100, "resolved": 18, "qualifier": "APPROXIMATE" },
+            { "unit": "people", "received": 68, "resolved": null, "qualifier": "EXACT" },
+            { "unit": "person_times", "received": 400, "resolved": null, "qualifier": "AT_LEAST" },
+            { "unit": "times", "received": 1000, "resolved": null, "qualifier": "AT_LEAST" },
+        ])
+    );
+    // 巧娘工作室 36 (8 of them a subset listed first); 四川's executives 101 (33 a subset).
+    let studios =
+        one(r#"{ organizationCoverage(scope: { region: "110112" }, kind: STUDIO) { count qualifier } }"#).await;
+    assert_eq!(studios, json!([{ "count": 36, "qualifier": "EXACT" }]));
+    let executives =
+        one(r#"{ metricSummary(metric: "executives", scope: { region: "510000" }) { value unit } }"#).await;
+    assert_eq!(executives, json!([{ "value": 101.0, "unit": "people" }]));
+    // 龙岗's demonstration bases: 4 + 5 + 59 + 22 = 90 (the 5 child-friendly communities are
+    // stated twice in the report: one statement).
+    let bases =
+        one(r#"{ organizationCoverage(scope: { region: "440307" }, kind: DEMONSTRATION_BASE) { count } }"#).await;
+    assert_eq!(bases, json!([{ "count": 90 }]));
+    // 通州 2021–2025: 700余场 skills trainings and 近百场 e-commerce trainings are two things;
+    // 2000余场 family-education activities and 1800余场 holiday child care too.
+    let five_years = r#"scope: { region: "110112" }, period: { from: "2021-01-01", to: "2025-12-31" }"#;
+    let trainings =
+        one(&format!(r#"{{ metricSummary(metric: "trainings_held", {five_years}) {{ value unit qualifier }} }}"#))
+            .await;
+    assert_eq!(trainings, json!([{ "value": 800.0, "unit": "sessions", "qualifier": "APPROXIMATE" }]));
+    let events =
+        one(&format!(r#"{{ metricSummary(metric: "events_held", {five_years}) {{ value unit qualifier }} }}"#)).await;
+    assert_eq!(events, json!([{ "value": 3800.0, "unit": "sessions", "qualifier": "AT_LEAST" }]));
+    // People trained: people and person-times in rows of their own.
+    let trained =
+        one(&format!(r#"{{ metricSummary(metric: "people_trained", {five_years}) {{ value unit qualifier }} }}"#))
+            .await;
+    assert_eq!(
+        trained,
+        json!([
+            { "value": 750.0, "unit": "people", "qualifier": "AT_LEAST" },
+            { "value": 10000.0, "unit": "person_times", "qualifier": "EXACT" },
+        ])
+    );
+    // Rates are never added (§5.6): the women's plan's 82% and the children's plan's 95% in one
+    // row give no number, each listed as NOT_ADDITIVE; one plan alone shows its rate.
+    let rates = one(r#"{ metricSummary(metric: "plan_indicators_met_percent", scope: { region: "110112" }) {
+            value unit explain { leftOut { rule figure { excerpt } } } } }"#)
+    .await;
+    assert_eq!(rates[0]["value"], Value::Null, "{rates:#}");
+    let left: Vec<&Value> = rates[0]["explain"]["leftOut"].as_array().unwrap().iter().map(|l| &l["rule"]).collect();
+    assert_eq!(left, [&json!("NOT_ADDITIVE"), &json!("NOT_ADDITIVE")], "{rates:#}");
+    // A stated rate keeps its qualifier: "调解率达98%以上" is 98, at least.
+    let stated =
+        one(r#"{ caseStatistics(filter: { region: "110112", includeDescendants: true, category: PETITION_VISIT }) {
+            edges { node { reportedRate reportedRateQualifier } } } }"#)
+        .await;
+    assert!(
+        stated["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["node"] == json!({ "reportedRate": 98.0, "reportedRateQualifier": "AT_LEAST" })),
+        "{stated:#}"
+    );
+    // The 通武廊 alliance's own six joint fairs, grouped by region and year: a row of its own.
+    let fairs = one(r#"{ jobFairSummary(scope: { alliance: "tongwulang" }, groupBy: [REGION, YEAR]) {
+            region { code } alliance { slug } year from to spansBuckets fairs } }"#)
+    .await;
+    assert!(
+        fairs.as_array().unwrap().iter().any(|r| r["region"].is_null()
+            && r["alliance"]["slug"] == "tongwulang"
+            && r["fairs"] == 6
+            && r["spansBuckets"] == true
+            && r["from"] == "2021-01-01"),
+        "{fairs:#}"
+    );
+}
+
+/// docs/aggregation.md §2.3: one report stating one thing twice with different numbers is
+/// refused (nothing written); told apart by a dimension, both count, and the figures say how.
+async fn one_thing_stated_twice_must_agree_and_dimensions_tell_things_apart(app: TestApp) {
+    let training = |id: &str, value: i64, subject: Option<&str>| {
+        let mut f = json!({ "id": id, "scope": { "region": "110112-liyuan" }, "excerpt": format!("fixture {id}"),
+            "period": { "start": "2031-01-01", "end": "2031-12-31" }, "metric": "trainings_held",
+            "value": { "value": value, "qualifier": "EXACT" } });
+        if let Some(subject) = subject {
+            f["dimensions"] = json!([{ "key": "subject", "value": subject }]);
+        }
+        f
+    };
+    let report = |figures: Vec<Value>| {
+        json!({ "key": "fixture-same-thing", "title": "Same thing", "region": "110112-liyuan",
+                "figures": { "metrics": figures } })
+    };
+    let before = report_count(&app).await;
+    let body = submit(&app, &admin(), report(vec![training("a", 700, None), training("b", 100, None)])).await;
+    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    let problem = &only_error(&body)["extensions"]["problems"][0];
+    assert_eq!(problem["path"], "input.figures.metrics[1]", "{body}");
+    assert!(problem["message"].as_str().unwrap().contains("input.figures.metrics[0]"), "{body}");
+    assert_eq!(report_count(&app).await, before, "nothing was written");
+    // Stated twice with the same number: one statement, counted once.
+    let body = submit(&app, &admin(), report(vec![training("a", 700, None), training("b", 700, None)])).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+    let summary = r#"{ metricSummary(metric: "trainings_held", scope: { region: "110112-liyuan" },
+        period: { from: "2031-01-01", to: "2031-12-31" }) { value explain { leftOut { rule } } } }"#;
+    let once = app.data(summary, json!({})).await;
+    assert_eq!(once["metricSummary"][0]["value"], 700.0);
+    assert_eq!(once["metricSummary"][0]["explain"]["leftOut"], json!([{ "rule": "RESTATEMENT" }]));
+    // Told apart: both count, and each figure carries its dimension.
+    let figures = vec![training("a", 700, Some("创业就业技能培训")), training("b", 100, Some("电商培训"))];
+    let body = submit(&app, &admin(), report(figures)).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "REVISED", "{body}");
+    assert_eq!(app.data(summary, json!({})).await["metricSummary"][0]["value"], 800.0);
+    let listed = app
+        .data(
+            r#"query($report: ID!) { figures(first: 10, filter: { report: $report, types: [METRIC_FIGURE] }) {
+                edges { node { excerpt dimensions { key value } } } } }"#,
+            json!({ "report": body["data"]["submitReport"]["report"]["id"] }),
+        )
+        .await;
+    let dims: Vec<Value> =
+        listed["figures"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["dimensions"].clone()).collect();
+    assert_eq!(
+        dims,
+        [
+            json!([{ "key": "subject", "value": "创业就业技能培训" }]),
+            json!([{ "key": "subject", "value": "电商培训" }])
+        ]
+    );
+    // Malformed dimensions and units: refused, each at its path.
+    let mut bad = training("c", 5, None);
+    bad["dimensions"] = json!([{ "key": "Subject!", "value": "x" }, { "key": "level", "value": " " }]);
+    bad["unit"] = json!("Person Times");
+    let body = submit(&app, &admin(), report(vec![bad])).await;
+    let paths: Vec<&str> = only_error(&body)["extensions"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "input.figures.metrics[0].dimensions[0].key",
+            "input.figures.metrics[0].dimensions[1].value",
+            "input.figures.metrics[0].unit"
+        ],
+        "{body}"
+    );
 }

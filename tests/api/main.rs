@@ -26,6 +26,7 @@ mod ownership;
 mod persisted;
 mod pg_restart;
 mod protection;
+mod reference;
 mod regions;
 mod reports;
 mod response_cache;

@@ -309,7 +309,9 @@ fn submission(key: &str) -> Value {
         .enumerate()
         .map(|(i, (label, count))| {
             json!({ "id": format!("f{i}"), "scope": { "region": "110112" }, "excerpt": format!("{label} excerpt"),
-                    "organizationKind": "WOMENS_HOME", "label": label, "count": { "value": count } })
+                    "organizationKind": "WOMENS_HOME", "label": label, "count": { "value": count },
+                    // Different homes, told apart (docs/aggregation.md §2.3).
+                    "dimensions": [{ "key": "item", "value": label }] })
         })
         .collect();
     json!({ "key": key, "title": format!("PG restart {key}"), "region": "110112",

@@ -158,7 +158,7 @@ async fn submit(app: &TestApp, key: &str, figures: &[(usize, &Fig)], block: Bloc
 
 const ROW: &str = "region { code } year quarter month category qualifier coverage { reporting total } \
                    sources { key } received resolved resolutionRate peopleAided amountAided \
-                   explain { counted { rule figure { report { key } ... on CaseStatistic { received { value } \
+                   explain { counted { rule measures figure { report { key } ... on CaseStatistic { received { value } \
                    resolved { value } peopleAided { value } amountAided } } } leftOut { rule } }";
 
 /// Every summary of a block a case asks for, by a name saying what it is: for each scope and
@@ -221,8 +221,12 @@ fn explains_itself(rows: &Value) -> Result<(), String> {
         for (field, value) in
             [("received", "/value"), ("resolved", "/value"), ("peopleAided", "/value"), ("amountAided", "")]
         {
-            let values: Vec<f64> =
-                counted.iter().filter_map(|c| c["figure"][field].pointer(value).and_then(Value::as_f64)).collect();
+            // Each entry names the measures it counts (the rules decide each on its own).
+            let values: Vec<f64> = counted
+                .iter()
+                .filter(|c| c["measures"].as_array().is_some_and(|m| m.iter().any(|m| m == field)))
+                .filter_map(|c| c["figure"][field].pointer(value).and_then(Value::as_f64))
+                .collect();
             let sum = (!values.is_empty()).then(|| values.iter().sum::<f64>());
             let stated = row[field].as_f64();
             let same = match (sum, stated) {

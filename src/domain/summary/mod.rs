@@ -1,8 +1,9 @@
 //! Dashboard summaries: what is summed, over which regions, grouped how, and why each number
-//! is what it is (`explain`). The semantics are docs/aggregation.md; the sums run in SQL
-//! (`store::aggregates`, the only place that builds aggregate SQL).
+//! is what it is (`explain`). The semantics are docs/aggregation.md; `rules` decides them in
+//! plain Rust over the figures that can compete, and `store::aggregates` (the only place that
+//! builds aggregate SQL) reads the candidates and sums the figures no rule can touch.
 
-pub mod explain;
+pub mod rules;
 
 use chrono::NaiveDate;
 
@@ -58,7 +59,7 @@ impl SummaryRow {
             (k.span_from, k.span_to)
         } else if group.year || group.quarter || group.month {
             // A bucket, within the window; no bucket for figures without a period.
-            match bucket(k.year, k.quarter, k.month) {
+            match k.bucket() {
                 Some((start, end)) => {
                     (Some(window.from.map_or(start, |f| f.max(start))), Some(window.to.map_or(end, |t| t.min(end))))
                 }
@@ -131,20 +132,6 @@ impl SummaryRow {
     }
 }
 
-/// The first and last day of a calendar bucket: a year, a quarter of it, or a month of it.
-fn bucket(year: Option<i64>, quarter: Option<i64>, month: Option<i64>) -> Option<(NaiveDate, NaiveDate)> {
-    let year = i32::try_from(year?).ok()?;
-    let (first, last) = match (quarter, month) {
-        (_, Some(m)) => (u32::try_from(m).ok()?, u32::try_from(m).ok()?),
-        (Some(q), None) => (u32::try_from(q * 3 - 2).ok()?, u32::try_from(q * 3).ok()?),
-        (None, None) => (1, 12),
-    };
-    let start = NaiveDate::from_ymd_opt(year, first, 1)?;
-    let next =
-        if last == 12 { NaiveDate::from_ymd_opt(year + 1, 1, 1)? } else { NaiveDate::from_ymd_opt(year, last + 1, 1)? };
-    Some((start, next.pred_opt()?))
-}
-
 /// What a summary groups by.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GroupBy {
@@ -196,6 +183,7 @@ mod tests {
     #[test]
     fn buckets_are_calendar_units() {
         let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let bucket = |year, quarter, month| RowKey { year, quarter, month, ..RowKey::default() }.bucket();
         assert_eq!(bucket(Some(2024), None, None), Some((d(2024, 1, 1), d(2024, 12, 31))));
         assert_eq!(bucket(Some(2024), Some(1), None), Some((d(2024, 1, 1), d(2024, 3, 31))));
         assert_eq!(bucket(Some(2024), Some(4), None), Some((d(2024, 10, 1), d(2024, 12, 31))));

@@ -1,27 +1,21 @@
-//! Dashboard aggregates, computed in SQL. What every summary means is docs/aggregation.md
-//! (rule names, precedence, worked examples); this module is its implementation, and §12 there
-//! lists where the two still differ. In short: current revisions only; a figure counts when its
-//! whole period lies in the window; a region's (or alliance's) own figure stands over the
-//! figures below it for the same thing and an overlapping period; for one node and thing a
-//! figure of exactly the window stands over those inside it, otherwise finer figures stand over
-//! the one containing them; of equal periods the report with precedence (`statement`'s
-//! `PRECEDES`: the later as-of date, then the greater key); stocks take the latest value;
-//! subsets are not added; a sum's qualifier is its worst term's. `specs` says what each summary
-//! sums, `statement` builds the statements, `explain` reads what "why this number" decides.
+//! Dashboard aggregates: what the database does for a summary. What every summary means is
+//! docs/aggregation.md; its rules are decided in plain Rust (`domain::summary::rules`) over
+//! the candidate figures read here ([`pool`]); the figures no rule can touch (uncontested,
+//! `store::contested`) are summed here in SQL ([`uncontested_part`]), and [`merge`] adds the
+//! two. `specs` says what each summary sums, `statement` builds the statements.
 
 use chrono::NaiveDate;
 use sqlx::FromRow;
 
-mod explain;
+mod pool;
 pub mod specs;
 mod statement;
 
-pub use explain::{Ancestry, PoolFigure, explain_pool};
+pub use pool::{Ancestry, PoolFigure, pool};
 
-use super::dialect::{Backend, json_list};
+use super::dialect::json_list;
 use super::sql::Sql;
 use super::{Store, StoreResult};
-use statement::statement;
 
 /// The regions (and alliance) a summary covers.
 #[derive(Clone, Debug)]
@@ -53,8 +47,8 @@ pub struct Grouping {
 #[derive(Clone, Debug)]
 pub struct Spec {
     pub table: &'static str,
-    /// (value expression, qualifier expression) per measure, over the rows of `kept`.
-    pub measures: Vec<(&'static str, &'static str)>,
+    /// The measures, in the order of a row's sums.
+    pub measures: Vec<Measure>,
     /// The column naming what is counted (category, kind), if any.
     pub key_column: Option<&'static str>,
     /// A second such column (sector), if any.
@@ -65,16 +59,34 @@ pub struct Spec {
     pub stock: bool,
     /// Whether the table has an alliance column (case statistics do not).
     pub has_alliance: bool,
-    /// Whether the table has a `part_of` column (subsets to leave out).
+    /// Whether the table has a `part_of` column ("of which" subsets).
     pub has_part_of: bool,
-    /// Whether subsets are breakdowns by the key (category): shown in their own group when
-    /// grouping by key, left out otherwise.
-    pub subsets_by_key: bool,
     /// Whether the table keeps the `contested` flag (store::contested): then only contested
     /// figures go through the rules, the rest count directly.
     pub fast_path: bool,
     /// Whether every row has both period columns (case statistics).
     pub periods_required: bool,
+    /// Whether a flow with one end of its period unknown is open on that side ("累计…") rather
+    /// than dated at the end it has (docs/aggregation.md §2.4).
+    pub open_periods: bool,
+    /// The unit of a figure's value where figures of one summary may differ in it (metrics):
+    /// an expression over the table (`t`). Rows are split by it (docs/aggregation.md §6.4).
+    pub unit: Option<&'static str>,
+    /// A boolean expression over the table (`t`) for figures the summary never considers
+    /// (organization counts of organizations created in a period, in a summary of stocks).
+    pub exclude: Option<&'static str>,
+    /// A boolean expression over the table (`t`) saying a figure is an event (a single job
+    /// fair): events never overlap each other (docs/aggregation.md §2.4).
+    pub event: Option<&'static str>,
+}
+
+/// One measure of a summary: its name in the API (`explain` names the measures it counted),
+/// and SQL expressions over the candidate figures (`kept`) for its value and qualifier.
+#[derive(Clone, Copy, Debug)]
+pub struct Measure {
+    pub name: &'static str,
+    pub value: &'static str,
+    pub qualifier: &'static str,
 }
 
 /// What a summary row is grouped by: its region, time bucket (or, for figures spanning
@@ -91,6 +103,40 @@ pub struct RowKey {
     pub span_to: Option<NaiveDate>,
     pub key: Option<String>,
     pub key2: Option<String>,
+    /// The unit, for summaries split by it (metrics); null otherwise.
+    pub unit: Option<String>,
+}
+
+impl RowKey {
+    /// The first and last day of the row's time bucket (a year, a quarter of it, or a month
+    /// of it), if it has one.
+    pub fn bucket(&self) -> Option<(NaiveDate, NaiveDate)> {
+        let year = i32::try_from(self.year?).ok()?;
+        let (first, last) = match (self.quarter, self.month) {
+            (_, Some(m)) => (u32::try_from(m).ok()?, u32::try_from(m).ok()?),
+            (Some(q), None) => (u32::try_from(q * 3 - 2).ok()?, u32::try_from(q * 3).ok()?),
+            (None, None) => (1, 12),
+        };
+        let start = NaiveDate::from_ymd_opt(year, first, 1)?;
+        let next = if last == 12 {
+            NaiveDate::from_ymd_opt(year + 1, 1, 1)?
+        } else {
+            NaiveDate::from_ymd_opt(year, last + 1, 1)?
+        };
+        Some((start, next.pred_opt()?))
+    }
+
+    /// Where the row sorts by its period (docs/aggregation.md §6.5): by start, then end; an
+    /// open start before any date; a row without a period (not grouped by time, or undated
+    /// figures) last.
+    fn period_order(&self) -> (u8, Option<NaiveDate>, u8, Option<NaiveDate>) {
+        match (self.bucket(), self.span_from, self.span_to) {
+            (Some((start, end)), _, _) => (1, Some(start), 0, Some(end)),
+            (None, None, Some(end)) => (0, None, 0, Some(end)),
+            (None, Some(start), end) => (1, Some(start), u8::from(end.is_none()), end),
+            (None, None, None) => (2, None, 0, None),
+        }
+    }
 }
 
 /// One grouped row, before domain interpretation.
@@ -113,18 +159,14 @@ pub struct Row {
     pub sources: Option<String>,
 }
 
-/// Which figures a statement sums. A summary over a table with the `contested` flag can be
-/// computed in two parts: the uncontested figures (summed directly; the expensive part, which
-/// writes of contested figures do not change, so it is kept per base version) and the
-/// contested ones (through the rules; few). Each part is grouped down to (group, region,
-/// report), so that [`merge`] can count distinct regions and reports over both.
+/// Which candidate figures a statement reads. Over a table with the `contested` flag a
+/// summary is computed in two parts: the uncontested figures, summed directly (the bulk, which
+/// writes of contested figures do not change, so it is kept per base version), and the
+/// contested ones, through the rules (few). Tables without the flag read all their figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Part {
-    /// Every figure, in one statement ([`summarize`]).
-    Whole,
-    /// Only uncontested figures.
+pub enum Pool {
+    All,
     Uncontested,
-    /// Only contested figures, through the rules.
     Contested,
 }
 
@@ -149,19 +191,18 @@ pub struct PartRow {
     pub qualifier_rank: Option<i64>,
 }
 
-/// Runs one part of a summary of a table with the `contested` flag; returns the base version
-/// the statement saw and the part's rows.
-pub async fn summarize_part(
+/// Sums the uncontested figures of a summary (of a table with the `contested` flag) down to
+/// (row, region, report); returns the base version the statement saw and the rows.
+pub async fn uncontested_part(
     store: &Store,
     spec: &Spec,
     scope: &ResolvedScope,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     grouping: Grouping,
-    part: Part,
 ) -> StoreResult<(i64, Vec<PartRow>)> {
-    debug_assert!(spec.fast_path && part != Part::Whole);
-    let sql = statement(store.backend(), spec, scope, from, to, grouping, part);
+    debug_assert!(spec.fast_path);
+    let sql = statement::uncontested(store.backend(), spec, scope, from, to, grouping);
     let rows: Vec<PartRow> = store.fetch_all(&sql).await?;
     let base = rows.first().map_or(0, |r| r.base);
     Ok((base, rows.into_iter().filter(|r| r.unit_report.is_some()).collect()))
@@ -174,7 +215,7 @@ pub async fn base_version(store: &Store) -> StoreResult<i64> {
 
 /// Adds up part rows (of the same base version) into the rows [`summarize`] gives, in the same
 /// order: sums add, qualifiers take the worst, regions and reports count once per group.
-pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
+pub fn merge(grouping: Grouping, parts: impl IntoIterator<Item = PartRow>) -> Vec<Row> {
     use std::collections::{BTreeMap, BTreeSet};
     #[derive(Default)]
     struct Acc {
@@ -225,44 +266,24 @@ pub fn merge(backend: Backend, grouping: Grouping, parts: impl IntoIterator<Item
                 .then(|| acc.reports.iter().map(i64::to_string).collect::<Vec<_>>().join(",")),
         })
         .collect();
-    // The order of `ORDER BY` over the group columns: nulls last on PostgreSQL, first on SQLite.
-    let nulls_last = backend == Backend::Postgres;
-    fn by<T: Ord>(a: &Option<T>, b: &Option<T>, nulls_last: bool) -> std::cmp::Ordering {
+    // docs/aggregation.md §6.5: by region, period, keys; an open start before any date, every
+    // other null last — the same on both backends.
+    fn by<T: Ord>(a: &Option<T>, b: &Option<T>) -> std::cmp::Ordering {
         match (a, b) {
             (Some(x), Some(y)) => x.cmp(y),
             (None, None) => std::cmp::Ordering::Equal,
-            (None, Some(_)) if nulls_last => std::cmp::Ordering::Greater,
-            (None, Some(_)) => std::cmp::Ordering::Less,
-            (Some(_), None) if nulls_last => std::cmp::Ordering::Less,
-            (Some(_), None) => std::cmp::Ordering::Greater,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (Some(_), None) => std::cmp::Ordering::Less,
         }
     }
     rows.sort_by(|a, b| {
-        by(&a.keys.region, &b.keys.region, nulls_last)
-            .then_with(|| by(&a.keys.year, &b.keys.year, nulls_last))
-            .then_with(|| by(&a.keys.quarter, &b.keys.quarter, nulls_last))
-            .then_with(|| by(&a.keys.month, &b.keys.month, nulls_last))
-            .then_with(|| by(&a.keys.span_from, &b.keys.span_from, nulls_last))
-            .then_with(|| by(&a.keys.span_to, &b.keys.span_to, nulls_last))
-            .then_with(|| by(&a.keys.key, &b.keys.key, nulls_last))
-            .then_with(|| by(&a.keys.key2, &b.keys.key2, nulls_last))
+        by(&a.keys.region, &b.keys.region)
+            .then_with(|| a.keys.period_order().cmp(&b.keys.period_order()))
+            .then_with(|| by(&a.keys.key, &b.keys.key))
+            .then_with(|| by(&a.keys.key2, &b.keys.key2))
+            .then_with(|| by(&a.keys.unit, &b.keys.unit))
     });
     rows
-}
-
-/// Runs a summary.
-pub async fn summarize(
-    store: &Store,
-    spec: &Spec,
-    scope: &ResolvedScope,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-    grouping: Grouping,
-) -> StoreResult<Vec<Row>> {
-    let sql = statement(store.backend(), spec, scope, from, to, grouping, Part::Whole);
-    let rows: Vec<Row> = store.fetch_all(&sql).await?;
-    // Without grouping, an empty input still yields one row of nulls: keep it (it says "nothing").
-    Ok(rows)
 }
 
 /// The number of regions in scope, per group region (for `coverage.total`).
@@ -300,6 +321,7 @@ pub async fn scope_sizes(store: &Store, scope: &ResolvedScope) -> StoreResult<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::dialect::Backend;
 
     /// W2 of the benchmarks: a province's case statistics for a year, by category and month.
     fn w2(b: Backend) -> String {
@@ -311,27 +333,18 @@ mod tests {
             group_parent: None,
         };
         let (from, to) = (NaiveDate::from_ymd_opt(2023, 1, 1), NaiveDate::from_ymd_opt(2023, 12, 31));
-        format!(
-            "{:?}",
-            statement(
-                b,
-                &spec,
-                &scope,
-                from,
-                to,
-                Grouping { key: true, month: true, ..Grouping::default() },
-                Part::Whole
-            )
-        )
+        let grouping = Grouping { key: true, month: true, ..Grouping::default() };
+        format!("{:?}", statement::uncontested(b, &spec, &scope, from, to, grouping))
     }
 
     #[test]
-    fn rules_are_uncorrelated_and_candidates_narrow() {
+    fn the_uncontested_part_reads_only_what_it_sums() {
         for b in [Backend::Sqlite, Backend::Postgres] {
             let sql = w2(b);
             assert!(!sql.contains("EXISTS"), "{sql}");
-            assert!(!sql.contains("t.*"), "{sql}");
+            assert!(!sql.contains(" t.*"), "whole figure rows: {sql}");
             assert!(sql.contains("t.received_q"), "{sql}");
+            assert!(sql.contains("NOT t.contested AND t.part_of IS NULL"), "{sql}");
         }
     }
 }

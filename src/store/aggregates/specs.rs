@@ -2,7 +2,7 @@
 //! their qualifiers), its keys, and how its rules apply. The domain picks one by name; the SQL
 //! stays here.
 
-use super::Spec;
+use super::{Measure, Spec};
 
 /// Case statistics: resolved, received, people aided, amount aided; keyed by category (and
 /// restricted to one, when given).
@@ -10,10 +10,10 @@ pub fn case_statistics(category: Option<&str>) -> Spec {
     Spec {
         table: "case_statistics",
         measures: vec![
-            ("kept.resolved", "kept.resolved_q"),
-            ("kept.received", "kept.received_q"),
-            ("kept.people_aided", "kept.people_aided_q"),
-            ("kept.amount_aided", "kept.amount_aided_q"),
+            Measure { name: "resolved", value: "kept.resolved", qualifier: "kept.resolved_q" },
+            Measure { name: "received", value: "kept.received", qualifier: "kept.received_q" },
+            Measure { name: "peopleAided", value: "kept.people_aided", qualifier: "kept.people_aided_q" },
+            Measure { name: "amountAided", value: "kept.amount_aided", qualifier: "kept.amount_aided_q" },
         ],
         key_column: Some("t.category"),
         key2_column: None,
@@ -21,9 +21,13 @@ pub fn case_statistics(category: Option<&str>) -> Spec {
         stock: false,
         has_alliance: false,
         has_part_of: true,
-        subsets_by_key: true,
         fast_path: true,
         periods_required: true,
+        open_periods: false,
+        // A case statistic's count unit (docs/aggregation.md §4, §6.4).
+        unit: Some("COALESCE(t.unit, 'cases')"),
+        exclude: None,
+        event: None,
     }
 }
 
@@ -32,12 +36,16 @@ pub fn job_fairs() -> Spec {
     Spec {
         table: "job_fairs",
         measures: vec![
-            ("COALESCE(kept.fairs, 1)", "kept.fairs_q"),
-            ("kept.employers", "kept.employers_q"),
-            ("kept.positions_offered", "kept.positions_offered_q"),
-            ("kept.job_seekers", "kept.job_seekers_q"),
-            ("kept.intents", "kept.intents_q"),
-            ("kept.hires", "kept.hires_q"),
+            Measure { name: "fairs", value: "COALESCE(kept.fairs, 1)", qualifier: "kept.fairs_q" },
+            Measure { name: "employers", value: "kept.employers", qualifier: "kept.employers_q" },
+            Measure {
+                name: "positionsOffered",
+                value: "kept.positions_offered",
+                qualifier: "kept.positions_offered_q",
+            },
+            Measure { name: "jobSeekers", value: "kept.job_seekers", qualifier: "kept.job_seekers_q" },
+            Measure { name: "intents", value: "kept.intents", qualifier: "kept.intents_q" },
+            Measure { name: "hires", value: "kept.hires", qualifier: "kept.hires_q" },
         ],
         key_column: None,
         key2_column: None,
@@ -45,9 +53,13 @@ pub fn job_fairs() -> Spec {
         stock: false,
         has_alliance: true,
         has_part_of: false,
-        subsets_by_key: false,
         fast_path: true,
         periods_required: false,
+        open_periods: false,
+        unit: None,
+        exclude: None,
+        // A fair without a number of fairs is one fair: an event (docs/aggregation.md §2.4).
+        event: Some("t.fairs IS NULL"),
     }
 }
 
@@ -55,16 +67,20 @@ pub fn job_fairs() -> Spec {
 pub fn organization_counts(kind: Option<&str>) -> Spec {
     Spec {
         table: "organization_counts",
-        measures: vec![("kept.count", "kept.count_q")],
+        measures: vec![Measure { name: "count", value: "kept.count", qualifier: "kept.count_q" }],
         key_column: Some("t.organization_kind"),
         key2_column: Some("t.sector"),
         only: kind.map(|k| ("organization_kind", k.to_owned())),
         stock: true,
         has_alliance: true,
         has_part_of: true,
-        subsets_by_key: false,
         fast_path: false,
         periods_required: false,
+        open_periods: true,
+        unit: None,
+        // Organizations founded or selected within a period are not a level (§5.1 NOT_A_STOCK).
+        exclude: Some(r#"t.dimensions LIKE '%["basis","CREATED"]%'"#),
+        event: None,
     }
 }
 
@@ -72,15 +88,19 @@ pub fn organization_counts(kind: Option<&str>) -> Spec {
 pub fn metric(code: &str, stock: bool) -> Spec {
     Spec {
         table: "metric_figures",
-        measures: vec![("kept.value", "kept.value_q")],
+        measures: vec![Measure { name: "value", value: "kept.value", qualifier: "kept.value_q" }],
         key_column: None,
         key2_column: None,
         only: Some(("metric", code.to_owned())),
         stock,
         has_alliance: true,
         has_part_of: true,
-        subsets_by_key: false,
         fast_path: false,
         periods_required: false,
+        open_periods: true,
+        // The figure's own unit, else the catalog's.
+        unit: Some("COALESCE(t.unit, (SELECT m.unit FROM metrics m WHERE m.code = t.metric))"),
+        exclude: None,
+        event: None,
     }
 }
