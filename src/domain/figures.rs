@@ -50,6 +50,60 @@ crate::domain::model::vocabulary! {
     }
 }
 
+crate::domain::model::vocabulary! {
+    /// The calendar unit a per-unit statement speaks of ("每年…", "每月…"): the value is stated
+    /// for every such unit of the figure's period (docs/aggregation.md §2.4).
+    PerUnit {
+        /// Per year (每年, 年均).
+        Year = "YEAR",
+        /// Per quarter (每季度).
+        Quarter = "QUARTER",
+        /// Per month (每月).
+        Month = "MONTH",
+    }
+}
+
+crate::domain::model::vocabulary! {
+    /// How a per-unit value holds for its units.
+    Spread {
+        /// Each unit has the value ("每年…3000吨").
+        Each = "EACH",
+        /// The value is the units' average ("年均发放助学金30万元"): each unit's share is approximate.
+        Average = "AVERAGE",
+    }
+}
+
+/// The most calendar units one per-unit statement may speak for (100 years by month is
+/// 1,200; a summary expands each into its units).
+pub const MAX_PER_UNITS: usize = 1_200;
+
+/// The calendar units `[start, end]` is made of, each as its first and last day, when the
+/// period is whole units; `None` when it starts or ends inside one.
+pub fn calendar_units(start: NaiveDate, end: NaiveDate, per: PerUnit) -> Option<Vec<(NaiveDate, NaiveDate)>> {
+    use chrono::Datelike;
+    let months = match per {
+        PerUnit::Year => 12,
+        PerUnit::Quarter => 3,
+        PerUnit::Month => 1,
+    };
+    let first_of = |d: NaiveDate| d.day() == 1 && d.month0().is_multiple_of(months);
+    let mut units = Vec::new();
+    let mut at = start;
+    if !first_of(at) {
+        return None;
+    }
+    while at <= end {
+        let next = at.checked_add_months(chrono::Months::new(months))?;
+        let last = next.pred_opt()?;
+        if last > end || units.len() >= MAX_PER_UNITS {
+            return None;
+        }
+        units.push((at, last));
+        at = next;
+    }
+    Some(units)
+}
+
 /// The period a figure covers, as far as the text supports it.
 #[derive(Clone, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -238,6 +292,12 @@ pub struct CaseStatisticFigure {
     /// True for a total over several years that yearly figures may also cover.
     #[serde(default)]
     pub cumulative: bool,
+    /// For a per-unit statement ("每年处理…1000余宗"): the unit each value is stated for.
+    #[serde(default)]
+    pub per: Option<PerUnit>,
+    /// How a per-unit value holds for its units (each, or on average); EACH when not given.
+    #[serde(default)]
+    pub spread: Option<Spread>,
     #[serde(default)]
     pub received: Option<Count>,
     #[serde(default)]
@@ -304,6 +364,12 @@ pub struct MetricFigure {
     pub unit: Option<String>,
     #[serde(default)]
     pub cumulative: bool,
+    /// For a per-unit statement ("每年…3000吨"): the unit the value is stated for.
+    #[serde(default)]
+    pub per: Option<PerUnit>,
+    /// How a per-unit value holds for its units (each, or on average); EACH when not given.
+    #[serde(default)]
+    pub spread: Option<Spread>,
     #[serde(default)]
     pub part_of: Option<String>,
 }
@@ -375,5 +441,28 @@ mod tests {
         for bad in [-0.01, 1e308, f64::INFINITY, f64::NAN, f64::MAX, MAX_AMOUNT * 1.01] {
             assert!(check_amount(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod per_unit_tests {
+    use super::*;
+
+    #[test]
+    fn periods_of_whole_units_are_cut_into_them() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let years = calendar_units(d(2021, 1, 1), d(2025, 12, 31), PerUnit::Year).unwrap();
+        assert_eq!(years.len(), 5);
+        assert_eq!(years[2], (d(2023, 1, 1), d(2023, 12, 31)));
+        let quarters = calendar_units(d(2024, 4, 1), d(2024, 9, 30), PerUnit::Quarter).unwrap();
+        assert_eq!(quarters, [(d(2024, 4, 1), d(2024, 6, 30)), (d(2024, 7, 1), d(2024, 9, 30))]);
+        let months = calendar_units(d(2024, 2, 1), d(2024, 3, 31), PerUnit::Month).unwrap();
+        assert_eq!(months, [(d(2024, 2, 1), d(2024, 2, 29)), (d(2024, 3, 1), d(2024, 3, 31))]);
+        // Not whole units: starting or ending inside one.
+        assert_eq!(calendar_units(d(2013, 11, 15), d(2013, 12, 31), PerUnit::Month), None);
+        assert_eq!(calendar_units(d(2024, 2, 1), d(2024, 6, 30), PerUnit::Quarter), None);
+        assert_eq!(calendar_units(d(2021, 1, 1), d(2025, 6, 30), PerUnit::Year), None);
+        // At most MAX_PER_UNITS units.
+        assert_eq!(calendar_units(d(1900, 1, 1), d(2000, 12, 31), PerUnit::Month), None);
     }
 }

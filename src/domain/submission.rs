@@ -7,8 +7,8 @@ use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 
 use super::figures::{
-    Amount, Count, Dimension, FigureBase, Figures, MAX_DIMENSIONS, Period, Scope, check_amount, check_count,
-    dimensions_text, is_code,
+    Amount, Count, Dimension, FigureBase, Figures, MAX_DIMENSIONS, MAX_PER_UNITS, PerUnit, Period, Scope, Spread,
+    calendar_units, check_amount, check_count, dimensions_text, is_code,
 };
 use super::model::Qualifier;
 use crate::error::Problem;
@@ -240,6 +240,7 @@ impl ReportSubmission {
                 p.count(count, &format!("{at}.{name}"));
             }
             p.amount(f.amount_aided, &format!("{at}.amountAided"));
+            p.per(f.per, f.spread, &f.base.period, &at);
             if f.unit.as_deref().is_some_and(|u| !is_code(u)) {
                 p.add(
                     format!("{at}.unit"),
@@ -309,6 +310,7 @@ impl ReportSubmission {
                 p.add(format!("{at}.metric"), format!("{:?} is not in the metric catalog", f.metric));
             }
             p.amount(Some(f.value), &format!("{at}.value"));
+            p.per(f.per, f.spread, &f.base.period, &at);
             if f.unit.as_deref().is_some_and(|u| !is_code(u)) {
                 p.add(
                     format!("{at}.unit"),
@@ -398,10 +400,11 @@ fn same_thing_agrees(figures: &super::figures::Figures, fpath: &str, p: &mut Pro
     for (i, f) in figures.case_statistics.iter().enumerate() {
         let b = &f.base;
         let key = format!(
-            "case|{}|{}|{:?}|{}|{}|{:?}",
+            "case|{}|{}|{:?}|{:?}|{}|{}|{:?}",
             scope(&b.scope),
             f.category.as_str(),
             f.unit,
+            f.per,
             period(b),
             dims(b),
             f.part_of
@@ -424,8 +427,16 @@ fn same_thing_agrees(figures: &super::figures::Figures, fpath: &str, p: &mut Pro
     }
     for (i, f) in figures.metrics.iter().enumerate() {
         let b = &f.base;
-        let key =
-            format!("metric|{}|{}|{:?}|{}|{}|{:?}", scope(&b.scope), f.metric, f.unit, period(b), dims(b), f.part_of);
+        let key = format!(
+            "metric|{}|{}|{:?}|{:?}|{}|{}|{:?}",
+            scope(&b.scope),
+            f.metric,
+            f.unit,
+            f.per,
+            period(b),
+            dims(b),
+            f.part_of
+        );
         check(p, key, format!("{:?}", f.value), format!("{fpath}.metrics[{i}]"));
     }
 }
@@ -474,6 +485,30 @@ impl Problems {
     fn amount(&mut self, amount: Option<Amount>, path: &str) {
         if let Some(Err(message)) = amount.map(|a| check_amount(a.value)) {
             self.add(format!("{path}.value"), message);
+        }
+    }
+
+    /// A per-unit statement needs a period of whole units (and a spread only with a unit).
+    fn per(&mut self, per: Option<PerUnit>, spread: Option<Spread>, period: &Period, at: &str) {
+        match (per, period.start, period.end) {
+            (None, _, _) if spread.is_some() => {
+                self.add(format!("{at}.spread"), "is only for a per-unit statement (per)")
+            }
+            (None, _, _) => {}
+            (Some(per), Some(start), Some(end)) if start <= end => {
+                if calendar_units(start, end, per).is_none() {
+                    self.add(
+                        format!("{at}.period"),
+                        format!(
+                            "a statement per {} needs a period of whole such units (at most {MAX_PER_UNITS}), from the \
+                             first day of one to the last day of another",
+                            per.as_str().to_lowercase()
+                        ),
+                    );
+                }
+            }
+            (Some(_), Some(_), Some(_)) => {}
+            (Some(_), _, _) => self.add(format!("{at}.period"), "a per-unit statement needs a start and an end"),
         }
     }
 

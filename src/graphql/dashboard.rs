@@ -183,6 +183,9 @@ pub struct ExplainedFigure {
     /// Which of the row's numbers this entry is about, by their field names in the row (e.g.
     /// `received`, `resolved`; `value` for metrics, `count` for organization counts).
     pub measures: Vec<String>,
+    /// For a per-unit statement ("每年…"), the unit of its period this entry is about (`2023`,
+    /// `2023-Q1`, `2023-12`): such a figure counts once per unit (docs/aggregation.md §2.4).
+    pub part: Option<String>,
     /// Why it is left out (e.g. `CHILD_COVERED_BY_OWN_FIGURE`, `SUBSET_NOT_ADDEND`); null when
     /// it counts.
     pub rule: Option<String>,
@@ -282,6 +285,7 @@ impl RowCommon {
             let explained = ExplainedFigure {
                 figure: Figure::from(row.clone()),
                 measures: d.measures.iter().map(|m| (*m).to_owned()).collect(),
+                part: d.figure.part.clone(),
                 rule: d.rule.map(str::to_owned),
                 because: d.because.and_then(|id| rows.get(&id)).cloned().map(Figure::from),
             };

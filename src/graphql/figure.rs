@@ -10,7 +10,7 @@ use super::organization::OrganizationNode;
 use super::region::RegionNode;
 use super::report::ReportNode;
 use super::scalars::Date;
-use crate::domain::figures::{CaseCategory, FairMode};
+use crate::domain::figures::{CaseCategory, FairMode, PerUnit, Spread};
 use crate::domain::model::Qualifier;
 use crate::domain::query::PageRequest;
 use crate::domain::{Services, page_size};
@@ -175,6 +175,18 @@ impl CaseStatisticNode {
     /// (`person_times` for 人次, `times` for calls or services, `couples`, `people`).
     async fn unit(&self) -> &str {
         &self.0.unit
+    }
+
+    /// For a per-unit statement ("每年…"): the calendar unit its numbers are stated for; a
+    /// summary counts them once per unit of the period. Null otherwise.
+    async fn per(&self) -> Result<Option<PerUnit>> {
+        stored_vocabulary(self.0.per.as_deref())
+    }
+
+    /// For a per-unit statement: whether each unit has the numbers (EACH) or they are the units'
+    /// average (AVERAGE, each unit's share approximate).
+    async fn spread(&self) -> Result<Option<Spread>> {
+        stored_vocabulary(self.0.spread.as_deref())
     }
 
     /// First day of the period.
@@ -608,6 +620,18 @@ impl MetricFigureNode {
         &self.0.unit
     }
 
+    /// For a per-unit statement ("每年…"): the calendar unit its numbers are stated for; a
+    /// summary counts them once per unit of the period. Null otherwise.
+    async fn per(&self) -> Result<Option<PerUnit>> {
+        stored_vocabulary(self.0.per.as_deref())
+    }
+
+    /// For a per-unit statement: whether each unit has the numbers (EACH) or they are the units'
+    /// average (AVERAGE, each unit's share approximate).
+    async fn spread(&self) -> Result<Option<Spread>> {
+        stored_vocabulary(self.0.spread.as_deref())
+    }
+
     /// Whether this is a total over several years.
     async fn cumulative(&self) -> bool {
         self.0.cumulative
@@ -863,4 +887,12 @@ fn stored_qualifier(stored: Option<Option<&str>>) -> Result<Option<Qualifier>> {
             .map(Some)
             .map_err(|_| async_graphql::Error::new(format!("unreadable stored qualifier {text:?}"))),
     }
+}
+
+/// Stored vocabulary text (per-unit marks): text the store cannot read is an error, never a
+/// silent default.
+fn stored_vocabulary<T: std::str::FromStr>(stored: Option<&str>) -> Result<Option<T>> {
+    stored
+        .map(|text| text.parse().map_err(|_| async_graphql::Error::new(format!("unreadable stored value {text:?}"))))
+        .transpose()
 }

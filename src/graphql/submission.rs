@@ -7,7 +7,7 @@ use super::organization::ReportedCountInput;
 use super::report::ReportNode;
 use super::scalars::Date;
 use crate::domain::access::Caller;
-use crate::domain::figures::{CaseCategory, FairMode};
+use crate::domain::figures::{CaseCategory, FairMode, PerUnit, Spread};
 use crate::domain::model::{OrganizationKind, OrganizationSector, Qualifier};
 use crate::domain::submission::ReportSubmission;
 use crate::domain::{Services, SubmitStatus};
@@ -113,6 +113,12 @@ pub struct CaseStatisticInput {
     /// True for a total over several years that yearly figures may also cover.
     #[graphql(default)]
     pub cumulative: bool,
+    /// For a per-unit statement ("每年…", "每月…"): the calendar unit the numbers are stated
+    /// for; the period must then be whole such units, and summaries count the numbers once
+    /// per unit (docs/aggregation.md §2.4).
+    pub per: Option<PerUnit>,
+    /// How a per-unit value holds for its units: EACH ("每年…", the default) or AVERAGE ("年均…").
+    pub spread: Option<Spread>,
     /// Cases received.
     pub received: Option<ReportedCountInput>,
     /// Cases resolved or mediated; not more than received.
@@ -211,6 +217,12 @@ pub struct MetricFigureInput {
     /// True for a total over several years.
     #[graphql(default)]
     pub cumulative: bool,
+    /// For a per-unit statement ("每年…", "每月…"): the calendar unit the numbers are stated
+    /// for; the period must then be whole such units, and summaries count the numbers once
+    /// per unit (docs/aggregation.md §2.4).
+    pub per: Option<PerUnit>,
+    /// How a per-unit value holds for its units: EACH ("每年…", the default) or AVERAGE ("年均…").
+    pub spread: Option<Spread>,
     /// The `id` of the metric figure this is a subset of.
     pub part_of: Option<String>,
 }

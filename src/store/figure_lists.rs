@@ -219,6 +219,9 @@ pub struct CaseStatisticRow {
     pub dimensions: String,
     /// What received and resolved count (`cases` unless the report says otherwise).
     pub unit: String,
+    /// For a per-unit statement: the unit (YEAR, QUARTER, MONTH) and spread (EACH, AVERAGE).
+    pub per: Option<String>,
+    pub spread: Option<String>,
     pub category: String,
     pub cumulative: bool,
     pub received: Option<i64>,
@@ -234,7 +237,7 @@ pub struct CaseStatisticRow {
 }
 
 const CASE_COLUMNS: &str = "t.id, t.report_id, t.excerpt, t.period_start, t.period_end, t.period_note, t.region_code, \
-    t.organization_id, t.note, t.dimensions, COALESCE(t.unit, 'cases') AS unit, t.category, t.cumulative, t.received, t.received_q, t.resolved, t.resolved_q, \
+    t.organization_id, t.note, t.dimensions, COALESCE(t.unit, 'cases') AS unit, t.per, t.spread, t.category, t.cumulative, t.received, t.received_q, t.resolved, t.resolved_q, \
     t.people_aided, t.people_aided_q, t.amount_aided, t.amount_aided_q, t.reported_rate, t.reported_rate_q";
 
 /// A page of case statistics, by id.
@@ -320,6 +323,9 @@ pub struct MetricFigureRow {
     pub part_of: Option<i64>,
     /// The value's unit: the figure's own, else the catalog's.
     pub unit: String,
+    /// For a per-unit statement: the unit (YEAR, QUARTER, MONTH) and spread (EACH, AVERAGE).
+    pub per: Option<String>,
+    pub spread: Option<String>,
 }
 
 /// The columns every figure table shares.
@@ -336,7 +342,7 @@ fn plan_indicator_columns() -> String {
 
 fn metric_figure_columns() -> String {
     format!(
-        "{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.part_of, \
+        "{SHARED}, t.metric, t.value, t.value_q, t.cumulative, t.per, t.spread, t.part_of, \
          COALESCE(t.unit, (SELECT m.unit FROM metrics m WHERE m.code = t.metric)) AS unit"
     )
 }

@@ -277,6 +277,8 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         v.push(sql.arg(f.category.as_str()));
         v.push(sql.arg(f.unit.clone()));
         v.push(sql.arg(f.cumulative));
+        v.push(sql.arg(f.per.map(|p| p.as_str())));
+        v.push(sql.arg(f.per.map(|_| f.spread.unwrap_or(crate::domain::figures::Spread::Each).as_str())));
         for c in [f.received, f.resolved, f.people_aided] {
             v.extend(count(&mut sql, c));
         }
@@ -287,7 +289,7 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         sql.push(&format!(
             "INSERT INTO case_statistics (report_id, excerpt, period_start, period_end, period_note, region_code, \
              organization_id, note, dimensions, \
-             category, unit, cumulative, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
+             category, unit, cumulative, per, spread, received, received_q, resolved, resolved_q, people_aided, people_aided_q, \
              amount_aided, amount_aided_q, reported_rate, reported_rate_q, part_of) VALUES ({}) RETURNING id",
             v.join(", ")
         ));
@@ -331,9 +333,11 @@ pub(crate) async fn insert_figures(tx: &mut Tx, report: i64, figures: &Figures, 
         v.extend(amount(&mut sql, Some(f.value)));
         v.push(sql.arg(f.unit.clone()));
         v.push(sql.arg(f.cumulative));
+        v.push(sql.arg(f.per.map(|p| p.as_str())));
+        v.push(sql.arg(f.per.map(|_| f.spread.unwrap_or(crate::domain::figures::Spread::Each).as_str())));
         v.push(sql.arg(f.part_of.as_deref().and_then(|p| metric_ids.get(p).copied())));
         sql.push(&format!(
-            "INSERT INTO metric_figures ({BASE}, metric, value, value_q, unit, cumulative, part_of) VALUES ({}) \
+            "INSERT INTO metric_figures ({BASE}, metric, value, value_q, unit, cumulative, per, spread, part_of) VALUES ({}) \
              RETURNING id",
             v.join(", ")
         ));

@@ -929,6 +929,20 @@ async fn the_issues_examples_answer_what_their_reports_say(app: TestApp) {
     let executives =
         one(r#"{ metricSummary(metric: "executives", scope: { region: "510000" }) { value unit } }"#).await;
     assert_eq!(executives, json!([{ "value": 101.0, "unit": "people" }]));
+    // "动员全区三级近万名执委": executives of the whole district, at every level — a figure of
+    // 通州, not the size of the district federation's own committee.
+    let district =
+        one(r#"{ metricSummary(metric: "executives", scope: { region: "110112" }) { value qualifier } }"#).await;
+    assert_eq!(district, json!([{ "value": 10000.0, "qualifier": "APPROXIMATE" }]));
+    let federations =
+        one(r#"{ organizations(filter: { region: "110112", kind: [FEDERATION], nameContains: "通州区妇女联合会" }) {
+            edges { node { name executiveCount { value } } } } }"#)
+        .await;
+    assert_eq!(
+        federations["edges"],
+        json!([{ "node": { "name": "北京市通州区妇女联合会", "executiveCount": null } }]),
+        "{federations:#}"
+    );
     // 龙岗's demonstration bases: 4 + 5 + 59 + 22 = 90 (the 5 child-friendly communities are
     // stated twice in the report: one statement).
     let bases =
@@ -976,6 +990,25 @@ async fn the_issues_examples_answer_what_their_reports_say(app: TestApp) {
             .any(|e| e["node"] == json!({ "reportedRate": 98.0, "reportedRateQualifier": "AT_LEAST" })),
         "{stated:#}"
     );
+    // "每年蔬菜和食用菌产出有3000吨" over 2021–2025: 3000 each year, never one five-year 3000.
+    let tons = |period: &str, group: &str| {
+        format!(
+            r#"{{ metricSummary(metric: "agricultural_output_tons", scope: {{ region: "110112" }}, {period} {group})
+                {{ year value qualifier }} }}"#
+        )
+    };
+    let one_year = one(&tons(r#"period: { from: "2023-01-01", to: "2023-12-31" }"#, "")).await;
+    assert_eq!(one_year, json!([{ "year": null, "value": 3000.0, "qualifier": "EXACT" }]));
+    let five = one(&tons(r#"period: { from: "2021-01-01", to: "2025-12-31" }"#, "")).await;
+    assert_eq!(five[0]["value"], 15000.0);
+    let by_year = one(&tons(r#"period: { from: "2021-01-01", to: "2025-12-31" }"#, "groupBy: [YEAR]")).await;
+    let years: Vec<(i64, f64)> = by_year
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["year"].as_i64().unwrap(), r["value"].as_f64().unwrap()))
+        .collect();
+    assert_eq!(years, (2021..=2025).map(|y| (y, 3000.0)).collect::<Vec<_>>());
     // The 通武廊 alliance's own six joint fairs, grouped by region and year: a row of its own.
     let fairs = one(r#"{ jobFairSummary(scope: { alliance: "tongwulang" }, groupBy: [REGION, YEAR]) {
             region { code } alliance { slug } year from to spansBuckets fairs } }"#)
@@ -1042,6 +1075,43 @@ async fn one_thing_stated_twice_must_agree_and_dimensions_tell_things_apart(app:
             json!([{ "key": "subject", "value": "电商培训" }])
         ]
     );
+    // A per-unit statement: each month of a quarter has it; on average, each month's share is
+    // approximate; a period that is not whole units is refused.
+    let mut monthly = training("m", 4, Some("每月"));
+    monthly["period"] = json!({ "start": "2031-01-01", "end": "2031-03-31" });
+    monthly["per"] = json!("MONTH");
+    let mut average = training("avg", 10, Some("月均"));
+    average["period"] = json!({ "start": "2031-01-01", "end": "2031-03-31" });
+    (average["per"], average["spread"]) = (json!("MONTH"), json!("AVERAGE"));
+    let per_report = json!({ "key": "fixture-per-unit", "title": "Per unit", "region": "110112-liyuan",
+                             "figures": { "metrics": [monthly.clone(), average] } });
+    let body = submit(&app, &admin(), per_report).await;
+    assert_eq!(body["data"]["submitReport"]["status"], "CREATED", "{body}");
+    let per_unit = |period: &str, group: &str| {
+        format!(
+            r#"{{ metricSummary(metric: "trainings_held", scope: {{ region: "110112-liyuan" }}, {period} {group})
+                {{ month value qualifier explain {{ counted {{ part }} }} }} }}"#
+        )
+    };
+    let february = app.data(&per_unit(r#"period: { from: "2031-02-01", to: "2031-02-28" }"#, ""), json!({})).await;
+    assert_eq!(february["metricSummary"][0]["value"], 14.0, "{february:#}");
+    assert_eq!(february["metricSummary"][0]["qualifier"], "APPROXIMATE");
+    assert_eq!(
+        february["metricSummary"][0]["explain"]["counted"],
+        json!([{ "part": "2031-02" }, { "part": "2031-02" }])
+    );
+    let quarter = app.data(&per_unit(r#"period: { from: "2031-01-01", to: "2031-03-31" }"#, ""), json!({})).await;
+    assert_eq!(quarter["metricSummary"][0]["value"], 42.0, "{quarter:#}");
+    let mut ragged = monthly;
+    ragged["period"] = json!({ "start": "2031-01-15", "end": "2031-03-31" });
+    let body = submit(
+        &app,
+        &admin(),
+        json!({ "key": "fixture-per-unit-ragged", "title": "Ragged", "figures": { "metrics": [ragged] } }),
+    )
+    .await;
+    assert_eq!(only_error(&body)["extensions"]["problems"][0]["path"], "input.figures.metrics[0].period", "{body}");
+
     // Malformed dimensions and units: refused, each at its path.
     let mut bad = training("c", 5, None);
     bad["dimensions"] = json!([{ "key": "Subject!", "value": "x" }, { "key": "level", "value": " " }]);

@@ -151,18 +151,35 @@ async fn organizations_page_in_stable_order(app: TestApp) {
 async fn reported_counts_keep_their_qualifier(app: TestApp) {
     let data = app
         .data(
-            r#"{ organizations(filter: { region: "110111", kind: FEDERATION }) {
-                   edges { node { key executiveCount { value qualifier } memberCount { value } } } } }"#,
+            r#"{ organizations(filter: { region: "110112", kind: VOLUNTEER_TEAM }) {
+                   edges { node { key executiveCount { value } memberCount { value qualifier } } } } }"#,
             json!({}),
         )
         .await;
-    let fangshan = data["organizations"]["edges"]
+    let team = data["organizations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["node"]["key"] == "110112-aixin-mama-team")
+        .expect("爱心妈妈帮帮团");
+    // Its own members, "200余名": 200, more than.
+    assert_eq!(team["node"]["memberCount"], json!({ "value": 200, "qualifier": "AT_LEAST" }));
+    assert_eq!(team["node"]["executiveCount"], Value::Null);
+    // "全区…各级、各领域妇联执委达到8800余名" counts 房山's executives at every level: a figure of
+    // the district (8800, more than), not the district federation's own committee.
+    let fangshan = app
+        .data(
+            r#"{ metricSummary(metric: "executives", scope: { region: "110111" }) { value qualifier }
+                 organizations(filter: { region: "110111", kind: FEDERATION }) { edges { node { key executiveCount { value } } } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(fangshan["metricSummary"], json!([{ "value": 8800.0, "qualifier": "AT_LEAST" }]));
+    let federation = fangshan["organizations"]["edges"]
         .as_array()
         .unwrap()
         .iter()
         .find(|e| e["node"]["key"] == "fed-110111")
         .expect("房山区妇联");
-    // "各级、各领域妇联执委达到8800余名": 8800, more than.
-    assert_eq!(fangshan["node"]["executiveCount"], json!({ "value": 8800, "qualifier": "AT_LEAST" }));
-    assert_eq!(fangshan["node"]["memberCount"], Value::Null);
+    assert_eq!(federation["node"]["executiveCount"], Value::Null);
 }

@@ -75,6 +75,9 @@ pub struct Spec {
     /// A boolean expression over the table (`t`) for figures the summary never considers
     /// (organization counts of organizations created in a period, in a summary of stocks).
     pub exclude: Option<&'static str>,
+    /// Whether the table has per-unit statements (`per`, `spread`: docs/aggregation.md §2.4):
+    /// candidates by overlap with the window, expanded into one atom per unit by [`pool`].
+    pub per_unit: bool,
     /// A boolean expression over the table (`t`) saying a figure is an event (a single job
     /// fair): events never overlap each other (docs/aggregation.md §2.4).
     pub event: Option<&'static str>,

@@ -40,6 +40,12 @@ pub struct PoolFigure {
     /// Its dimensions as stored ('' for none), and its unit where the summary is split by unit.
     pub dims: String,
     pub unit: Option<String>,
+    /// For a per-unit statement: its unit and spread as stored; [`pool`] expands it into one
+    /// candidate per calendar unit, labelled by `part` (`2023`, `2023-Q1`, `2023-12`).
+    pub per: Option<String>,
+    pub spread: Option<String>,
+    #[sqlx(skip)]
+    pub part: Option<String>,
     /// A single job fair (docs/aggregation.md §2.4).
     pub event: bool,
     pub m0: Option<f64>,
@@ -116,7 +122,7 @@ pub async fn pool(
          kept AS ({select}) \
          SELECT d.base_version AS base, COALESCE(kept.id, -1) AS id, COALESCE(kept.report_id, -1) AS report_id, \
          kept.region_code, kept.organization_id, kept.scope_alliance, kept.fs, kept.fe, kept.k, kept.k2, kept.asof, \
-         COALESCE(kept.rkey, '') AS rkey, kept.part_of, COALESCE(kept.dims, '') AS dims, kept.unit, COALESCE(kept.event, FALSE) AS event, {columns} \
+         COALESCE(kept.rkey, '') AS rkey, kept.part_of, COALESCE(kept.dims, '') AS dims, kept.unit, kept.per, kept.spread, COALESCE(kept.event, FALSE) AS event, {columns} \
          FROM data_version d LEFT JOIN kept ON 1 = 1 WHERE d.id = 1 ORDER BY kept.id{limit}",
         columns = columns.join(", "),
     ));
@@ -128,7 +134,8 @@ pub async fn pool(
     }
     let rows: Vec<Based> = store.fetch_all(&sql).await?;
     let base = rows.first().map_or(0, |r| r.base);
-    let mut pool: Vec<PoolFigure> = rows.into_iter().map(|r| r.figure).filter(|f| f.id >= 0).collect();
+    let pool: Vec<PoolFigure> = rows.into_iter().map(|r| r.figure).filter(|f| f.id >= 0).collect();
+    let mut pool = if spec.per_unit { expand_per_unit(pool, window)? } else { pool };
     if spec.has_part_of && pool.iter().any(|f| f.part_of.is_some()) {
         link_subsets(store, spec, &mut pool).await?;
     }
@@ -192,4 +199,50 @@ async fn link_subsets(store: &Store, spec: &Spec, pool: &mut [PoolFigure]) -> St
         f.link = f.part_of.map(|_| keys.join("/"));
     }
     Ok(())
+}
+
+/// Expands each per-unit statement ("每年…3000吨") into one candidate per calendar unit of its
+/// period that lies inside the window, each with the stated numbers (docs/aggregation.md
+/// §2.4); an AVERAGE over several units makes each unit's numbers approximate.
+fn expand_per_unit(
+    pool: Vec<PoolFigure>,
+    (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+) -> StoreResult<Vec<PoolFigure>> {
+    use crate::domain::figures::{PerUnit, calendar_units};
+    use chrono::Datelike;
+    let mut out = Vec::with_capacity(pool.len());
+    for f in pool {
+        let Some(text) = f.per.as_deref() else {
+            out.push(f);
+            continue;
+        };
+        let corrupt = || {
+            crate::store::StoreError::Corrupt(format!(
+                "per-unit statement {} ({text:?}, {:?} to {:?})",
+                f.id, f.fs, f.fe
+            ))
+        };
+        let per: PerUnit = text.parse().map_err(|_| corrupt())?;
+        let units = f.fs.zip(f.fe).and_then(|(s, e)| calendar_units(s, e, per)).ok_or_else(corrupt)?;
+        let average = f.spread.as_deref() == Some("AVERAGE") && units.len() > 1;
+        for (start, end) in units {
+            if from.is_some_and(|d| start < d) || to.is_some_and(|d| end > d) {
+                continue;
+            }
+            let mut part = f.clone();
+            (part.fs, part.fe) = (Some(start), Some(end));
+            part.part = Some(match per {
+                PerUnit::Year => format!("{}", start.year()),
+                PerUnit::Quarter => format!("{}-Q{}", start.year(), start.month0() / 3 + 1),
+                PerUnit::Month => format!("{}-{:02}", start.year(), start.month()),
+            });
+            if average {
+                for q in [&mut part.q0, &mut part.q1, &mut part.q2, &mut part.q3, &mut part.q4, &mut part.q5] {
+                    *q = 2;
+                }
+            }
+            out.push(part);
+        }
+    }
+    Ok(out)
 }

@@ -27,6 +27,7 @@ pub fn case_statistics(category: Option<&str>) -> Spec {
         // A case statistic's count unit (docs/aggregation.md §4, §6.4).
         unit: Some("COALESCE(t.unit, 'cases')"),
         exclude: None,
+        per_unit: true,
         event: None,
     }
 }
@@ -59,6 +60,7 @@ pub fn job_fairs() -> Spec {
         unit: None,
         exclude: None,
         // A fair without a number of fairs is one fair: an event (docs/aggregation.md §2.4).
+        per_unit: false,
         event: Some("t.fairs IS NULL"),
     }
 }
@@ -80,6 +82,7 @@ pub fn organization_counts(kind: Option<&str>) -> Spec {
         unit: None,
         // Organizations founded or selected within a period are not a level (§5.1 NOT_A_STOCK).
         exclude: Some(r#"t.dimensions LIKE '%["basis","CREATED"]%'"#),
+        per_unit: false,
         event: None,
     }
 }
@@ -101,6 +104,7 @@ pub fn metric(code: &str, stock: bool) -> Spec {
         // The figure's own unit, else the catalog's.
         unit: Some("COALESCE(t.unit, (SELECT m.unit FROM metrics m WHERE m.code = t.metric))"),
         exclude: None,
+        per_unit: true,
         event: None,
     }
 }

@@ -198,13 +198,18 @@ pub(super) fn candidates(
             _ => String::new(),
         }
     )];
+    // A per-unit statement is a candidate when it overlaps the window: its units inside the
+    // window count (`pool` expands it and keeps those).
+    let per = |alternative: String| {
+        if spec.per_unit { format!(" OR (t.per IS NOT NULL AND {alternative})") } else { String::new() }
+    };
     if let Some(from) = from {
         let p = sql.arg(Some(from));
-        wheres.push(format!("{start} >= {p}"));
+        wheres.push(format!("({start} >= {p}{})", per(format!("{end} >= {p}"))));
     }
     if let Some(to) = to {
         let p = sql.arg(Some(to));
-        wheres.push(format!("{end} <= {p}"));
+        wheres.push(format!("({end} <= {p}{})", per(format!("{start} <= {p}"))));
         if spec.periods_required {
             // Implied (a period never ends before it starts: a CHECK of the table), but it
             // bounds the scan of the (region, period start) index to the window's years
@@ -225,7 +230,8 @@ pub(super) fn candidates(
     match pool {
         Pool::All => {}
         Pool::Uncontested => {
-            wheres.push(format!("NOT t.contested{subset}"));
+            let per = if spec.per_unit { " AND t.per IS NULL" } else { "" };
+            wheres.push(format!("NOT t.contested{subset}{per}"));
             // A figure stating none of the measures counts nowhere (it has no atom, §2.2): not
             // among the sources or the regions reporting either, as the rules decide for the
             // contested part.
@@ -233,11 +239,12 @@ pub(super) fn candidates(
                 spec.measures.iter().map(|m| format!("{} IS NOT NULL", m.value.replace("kept.", "t."))).collect();
             wheres.push(format!("({})", stated.join(" OR ")));
         }
-        Pool::Contested => wheres.push(if spec.has_part_of {
-            "(t.contested OR t.part_of IS NOT NULL)".to_owned()
-        } else {
-            "t.contested".to_owned()
-        }),
+        // Subsets, their totals and per-unit statements go through the rules too.
+        Pool::Contested => wheres.push(format!(
+            "(t.contested{}{})",
+            if spec.has_part_of { " OR t.part_of IS NOT NULL" } else { "" },
+            if spec.per_unit { " OR t.per IS NOT NULL" } else { "" }
+        )),
     }
     let alliance_col = if spec.has_alliance { "t.alliance_id" } else { "CAST(NULL AS BIGINT)" };
     let part_of = if spec.has_part_of { "t.part_of" } else { "CAST(NULL AS BIGINT)" };
@@ -250,13 +257,16 @@ pub(super) fn candidates(
         }
     }
     let select = format!(
-        "SELECT {columns}, {part_of} AS part_of, t.dimensions AS dims, {unit} AS unit, {event} AS event, {ASOF} AS asof, \
+        "SELECT {columns}, {part_of} AS part_of, t.dimensions AS dims, {unit} AS unit, {per} AS per, \
+         {spread} AS spread, {event} AS event, {ASOF} AS asof, \
          COALESCE(p.report_key, '') AS rkey, {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, \
          {key} AS k, {key2} AS k2 \
          FROM {table} t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL WHERE {wheres}",
         columns = columns.iter().map(|c| format!("t.{c}")).collect::<Vec<_>>().join(", "),
         event = spec.event.unwrap_or("FALSE"),
         unit = spec.unit.unwrap_or("CAST(NULL AS TEXT)"),
+        per = if spec.per_unit { "t.per" } else { "CAST(NULL AS TEXT)" },
+        spread = if spec.per_unit { "t.spread" } else { "CAST(NULL AS TEXT)" },
         table = spec.table,
         wheres = wheres.join(" AND ")
     );
@@ -266,7 +276,8 @@ pub(super) fn candidates(
 /// The columns of the figure table that the measures read (`kept.x` in their expressions; not
 /// the ones the candidate set computes, which the table need not have).
 fn measure_columns(spec: &Spec) -> Vec<&'static str> {
-    const COMPUTED: [&str; 10] = ["scope_alliance", "fs", "fe", "k", "k2", "part_of", "dims", "unit", "event", "rkey"];
+    const COMPUTED: [&str; 12] =
+        ["scope_alliance", "fs", "fe", "k", "k2", "part_of", "dims", "unit", "per", "spread", "event", "rkey"];
     let mut columns = Vec::new();
     for expr in spec.measures.iter().flat_map(|m| [m.value, m.qualifier]) {
         for (at, _) in expr.match_indices("kept.") {
