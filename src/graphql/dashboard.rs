@@ -291,9 +291,41 @@ impl RowCommon {
             };
             if d.rule.is_some() { left_out.push(explained) } else { counted.push(explained) }
         }
+        // A bucket row also lists the figures of the same group stated for a longer period that
+        // overlaps its bucket: they count in the row of their own period (docs/aggregation.md
+        // §6.2), never silently elsewhere.
+        if let Some((start, end)) = key.bucket() {
+            // Per figure, every measure it states (its decisions may be split by outcome).
+            let mut longer_figures: std::collections::BTreeMap<i64, (&Decision, Vec<String>)> =
+                std::collections::BTreeMap::new();
+            let longer = explained.decisions.iter().filter(|d| {
+                let r = &d.row;
+                (r.span_from.is_some() || r.span_to.is_some())
+                    && (&r.region, &r.key, &r.key2, &r.unit) == (&key.region, &key.key, &key.key2, &key.unit)
+                    && d.figure.fs.is_none_or(|s| s <= end)
+                    && d.figure.fe.is_none_or(|e| e >= start)
+            });
+            for d in longer {
+                let entry = longer_figures.entry(d.figure.id).or_insert((d, Vec::new()));
+                entry.1.extend(d.measures.iter().map(|m| (*m).to_owned()));
+            }
+            for (id, (d, measures)) in longer_figures {
+                let Some(row) = rows.get(&id) else { continue };
+                left_out.push(ExplainedFigure {
+                    figure: Figure::from(row.clone()),
+                    measures,
+                    part: d.figure.part.clone(),
+                    rule: Some(LONGER_THAN_BUCKET.to_owned()),
+                    because: None,
+                });
+            }
+        }
         Ok(Explanation { counted, left_out })
     }
 }
+
+/// A figure stated for a period longer than the row's bucket (docs/aggregation.md §5.1, §6.2).
+const LONGER_THAN_BUCKET: &str = "LONGER_THAN_BUCKET";
 
 /// One row of a case summary: cases received and resolved, people and money aided.
 #[derive(MergedObject)]

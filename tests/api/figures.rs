@@ -922,6 +922,35 @@ async fn the_issues_examples_answer_what_their_reports_say(app: TestApp) {
             { "unit": "times", "received": 1000, "resolved": null, "qualifier": "AT_LEAST" },
         ])
     );
+    // By month, March's row lists the year's statements as LONGER_THAN_BUCKET: they count in
+    // their own row (2013-01-01…2013-12-31), not in March's, and are not dropped.
+    let by_month = one(&format!(
+        r#"{{ caseSummary(scope: {{ region: "110112" }}, {y2013}, groupBy: [MONTH]) {{
+            month from to spansBuckets unit received explain {{ leftOut {{ rule figure {{ excerpt }} }} }} }} }}"#
+    ))
+    .await;
+    // (In person-times, March holds only the rights week's 368, a subset of its 430 cases.)
+    let march = by_month
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["month"] == 3 && r["unit"] == "person_times")
+        .expect("March, in person-times");
+    let left: Vec<(&str, &str)> = march["explain"]["leftOut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["rule"].as_str().unwrap(), l["figure"]["excerpt"].as_str().unwrap()))
+        .collect();
+    assert!(left.contains(&("SUBSET_NOT_ADDEND", "其中,接受法律咨询和服务368人次")), "{march:#}");
+    assert!(left.contains(&("LONGER_THAN_BUCKET", "全年接待来电来访400余人次,调解率达98%以上")), "{march:#}");
+    assert!(
+        by_month.as_array().unwrap().iter().any(|r| r["spansBuckets"] == true
+            && r["unit"] == "person_times"
+            && r["received"] == 400
+            && r["from"] == "2013-01-01"),
+        "{by_month:#}"
+    );
     // 巧娘工作室 36 (8 of them a subset listed first); 四川's executives 101 (33 a subset).
     let studios =
         one(r#"{ organizationCoverage(scope: { region: "110112" }, kind: STUDIO) { count qualifier } }"#).await;
