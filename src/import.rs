@@ -96,6 +96,12 @@ pub const COLUMNS: &[&str] = &[
     "intents_q",
     "hires",
     "hires_q",
+    "dimensions",
+    "unit",
+    "per",
+    "spread",
+    "reported_rate_q",
+    "areas_q",
 ];
 
 /// A problem in the file, located as precisely as possible.
@@ -703,6 +709,31 @@ fn read_table(rows: impl Iterator<Item = TableRow>) -> Result<Parsed, Vec<FilePr
                     }
                     None => bad(name, format!("{text:?} is not a number")),
                 }
+            }
+        }
+        // What tells figures under one code apart (docs/aggregation.md §2.3), as
+        // `key=value; key=value`; units and per-unit marks as codes.
+        if let Some(text) = get("dimensions") {
+            let mut dimensions = Vec::new();
+            for pair in text.split([';', '；']).map(str::trim).filter(|p| !p.is_empty()) {
+                match pair.split_once(['=', '＝']) {
+                    Some((key, value)) => dimensions.push(json!({ "key": key.trim(), "value": value.trim() })),
+                    None => bad("dimensions", format!("{pair:?} is not key=value (pairs separated by ;)")),
+                }
+            }
+            figure.insert("dimensions".into(), Value::Array(dimensions));
+        }
+        if let Some(unit) = get("unit") {
+            figure.insert("unit".into(), json!(unit));
+        }
+        for (column, field) in [
+            ("per", "per"),
+            ("spread", "spread"),
+            ("reported_rate_q", "reported_rate_qualifier"),
+            ("areas_q", "areas_qualifier"),
+        ] {
+            if let Some(text) = get(column) {
+                figure.insert(field.into(), json!(text.to_ascii_uppercase()));
             }
         }
         for (name, is_int) in [("reported_rate", false), ("areas", true)] {

@@ -7,10 +7,14 @@ use fulian_graph::domain::Services;
 use fulian_graph::import::{FileProblem, import};
 use serde_json::json;
 
-use crate::common::TestApp;
+use crate::common::{TempDir, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(imports_each_format_and_reimports_idempotently, a_file_with_errors_writes_nothing);
+on_both_backends!(
+    imports_each_format_and_reimports_idempotently,
+    a_file_with_errors_writes_nothing,
+    imports_carry_dimensions_units_and_per_unit_marks
+);
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/import").join(name)
@@ -78,4 +82,47 @@ async fn a_file_with_errors_writes_nothing(app: TestApp) {
         assert!(rendered.iter().any(|r| r == expected), "missing {expected:?} in {rendered:#?}");
     }
     assert_eq!(reports(&app).await, before, "nothing was written");
+}
+
+/// The columns of docs/aggregation.md §2.3–§2.4 in a CSV: `dimensions` (`key=value; …`),
+/// `unit`, `per` and `spread`; what the summaries then say; a malformed pair named by row.
+async fn imports_carry_dimensions_units_and_per_unit_marks(app: TestApp) {
+    let services = Services::new(app.store.clone());
+    let dir = TempDir::new("import-dimensions");
+    let header = "report_key,report_title,kind,id,scope_region,period_start,period_end,excerpt,metric,value,value_q,dimensions,unit,per,spread";
+    let csv = format!(
+        "{header}\n\
+         import-dims,Dims,METRIC,a,110112-taihu,2032-01-01,2032-12-31,开展技能培训70场,trainings_held,70,,subject=技能培训,,,\n\
+         import-dims,Dims,METRIC,b,110112-taihu,2032-01-01,2032-12-31,电商培训10场,trainings_held,10,,subject=电商培训; audience=妇女,,,\n\
+         import-dims,Dims,METRIC,c,110112-taihu,2032-01-01,2032-12-31,培训妇女120人,people_trained,120,,,people,,\n\
+         import-dims,Dims,METRIC,d,110112-taihu,2032-01-01,2033-12-31,每年产出50吨,agricultural_output_tons,50,,,,year,each\n"
+    );
+    let path = dir.0.join("dims.csv");
+    std::fs::write(&path, csv).unwrap();
+    let outcome = import(&services, &path).await.unwrap().expect("no problems");
+    assert_eq!((outcome.created, outcome.figures), (1, 4));
+    let data = app
+        .data(
+            r#"{ t: metricSummary(metric: "trainings_held", scope: { region: "110112-taihu" },
+                     period: { from: "2032-01-01", to: "2032-12-31" }) { value }
+                 p: metricSummary(metric: "people_trained", scope: { region: "110112-taihu" },
+                     period: { from: "2032-01-01", to: "2032-12-31" }) { value unit }
+                 o: metricSummary(metric: "agricultural_output_tons", scope: { region: "110112-taihu" },
+                     period: { from: "2033-01-01", to: "2033-12-31" }) { value } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(data["t"], json!([{ "value": 80.0 }]), "two things under one code, both counted");
+    assert_eq!(data["p"], json!([{ "value": 120.0, "unit": "people" }]));
+    assert_eq!(data["o"], json!([{ "value": 50.0 }]), "50 in each year of the two");
+    let bad = dir.0.join("bad-dims.csv");
+    std::fs::write(
+        &bad,
+        format!(
+            "{header}\nimport-dims-bad,Bad,METRIC,a,110112-taihu,2032-01-01,2032-12-31,x,trainings_held,1,,subject,,,\n"
+        ),
+    )
+    .unwrap();
+    let problems: Vec<FileProblem> = import(&services, &bad).await.unwrap().expect_err("refused");
+    assert!(problems.iter().any(|p| p.row == Some(2) && p.column.as_deref() == Some("dimensions")), "{problems:?}");
 }
