@@ -317,7 +317,14 @@ impl ReportSubmission {
                     "must be a unit code: 1–32 lowercase ASCII letters, digits and underscores",
                 );
             }
-            p.part_of(f.part_of.as_deref(), &f.base.id, f.value.value.round() as i64, &values, &format!("{at}.partOf"));
+            // A subset is at most its total only when both count the same thing in one unit.
+            let comparable = f
+                .part_of
+                .as_deref()
+                .and_then(|t| figures.metrics.iter().find(|g| g.base.id == t))
+                .is_none_or(|total| total.metric == f.metric && total.unit == f.unit);
+            let value = if comparable { f.value.value.round() as i64 } else { 0 };
+            p.part_of(f.part_of.as_deref(), &f.base.id, value, &values, &format!("{at}.partOf"));
         }
         same_thing_agrees(figures, &fpath, &mut p);
         // "Of which" links are resolved whatever the order figures come in (a subset may be

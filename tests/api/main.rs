@@ -27,6 +27,7 @@ mod persisted;
 mod pg_restart;
 mod protection;
 mod reference;
+mod reference_metrics;
 mod regions;
 mod reports;
 mod response_cache;

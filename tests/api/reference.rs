@@ -58,16 +58,16 @@ const SUBSET_LINK_IS_IDENTITY: bool = true;
 
 /// A qualifier (§3). RANGE is left out: the case statistics' input has none.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Q {
+pub(crate) enum Q {
     Exact,
     AtLeast,
     Approximate,
 }
 
 impl Q {
-    const ALL: [Q; 3] = [Q::Exact, Q::AtLeast, Q::Approximate];
+    pub(crate) const ALL: [Q; 3] = [Q::Exact, Q::AtLeast, Q::Approximate];
 
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Q::Exact => "EXACT",
             Q::AtLeast => "AT_LEAST",
@@ -85,7 +85,7 @@ struct Num {
 
 /// What a figure is about (§2.1): a region, or an organization (a leaf at its region).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-enum Node {
+pub(crate) enum Node {
     Region(String),
     Org(String),
 }
@@ -144,14 +144,14 @@ impl Stat {
 }
 
 /// The regions and organizations of the demo data: who lies below whom.
-struct Places {
+pub(crate) struct Places {
     parent: HashMap<String, Option<String>>,
     level: HashMap<String, u8>,
-    org_region: HashMap<String, Option<String>>,
+    pub(crate) org_region: HashMap<String, Option<String>>,
 }
 
 impl Places {
-    fn get() -> &'static Places {
+    pub(crate) fn get() -> &'static Places {
         static PLACES: OnceLock<Places> = OnceLock::new();
         PLACES.get_or_init(|| {
             let read = |name: &str| -> Vec<Value> {
@@ -182,7 +182,7 @@ impl Places {
     }
 
     /// Whether region `x` is `s` or lies below it.
-    fn region_within(&self, x: &str, s: &str) -> bool {
+    pub(crate) fn region_within(&self, x: &str, s: &str) -> bool {
         let mut at = Some(x.to_owned());
         while let Some(code) = at {
             if code == s {
@@ -194,7 +194,7 @@ impl Places {
     }
 
     /// Whether a node lies within region `s` with its descendants (§2.1).
-    fn within(&self, node: &Node, s: &str) -> bool {
+    pub(crate) fn within(&self, node: &Node, s: &str) -> bool {
         match node {
             Node::Region(x) => self.region_within(x, s),
             Node::Org(o) => self.org_region[o].as_deref().is_some_and(|r| self.region_within(r, s)),
@@ -203,7 +203,7 @@ impl Places {
 
     /// Whether `a` is wider than `b` (§2.1): a region is wider than the regions below it and
     /// the organizations located in it or below; an organization is never wider than anything.
-    fn wider(&self, a: &Node, b: &Node) -> bool {
+    pub(crate) fn wider(&self, a: &Node, b: &Node) -> bool {
         match a {
             Node::Region(x) => match b {
                 Node::Region(y) => x != y && self.region_within(y, x),
@@ -213,7 +213,7 @@ impl Places {
         }
     }
 
-    fn children(&self, r: &str) -> Vec<String> {
+    pub(crate) fn children(&self, r: &str) -> Vec<String> {
         let mut out: Vec<String> =
             self.parent.iter().filter(|(_, p)| p.as_deref() == Some(r)).map(|(c, _)| c.clone()).collect();
         out.sort();
@@ -238,7 +238,7 @@ enum CellScope {
 
 /// Calendar buckets (§6.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Unit {
+pub(crate) enum Unit {
     Year,
     Quarter,
     Month,
@@ -246,7 +246,7 @@ enum Unit {
 
 impl Unit {
     /// The bucket holding `d`: its first and last day.
-    fn bucket(self, d: NaiveDate) -> Period {
+    pub(crate) fn bucket(self, d: NaiveDate) -> Period {
         let (first_month, months) = match self {
             Unit::Year => (1, 12),
             Unit::Quarter => ((d.month() - 1) / 3 * 3 + 1, 3),

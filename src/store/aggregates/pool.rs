@@ -44,6 +44,9 @@ pub struct PoolFigure {
     /// candidate per calendar unit, labelled by `part` (`2023`, `2023-Q1`, `2023-12`).
     pub per: Option<String>,
     pub spread: Option<String>,
+    /// The period as stated (a per-unit statement is cut into the units of it).
+    pub ps: Option<NaiveDate>,
+    pub pe: Option<NaiveDate>,
     #[sqlx(skip)]
     pub part: Option<String>,
     /// A single job fair (docs/aggregation.md §2.4).
@@ -122,7 +125,7 @@ pub async fn pool(
          kept AS ({select}) \
          SELECT d.base_version AS base, COALESCE(kept.id, -1) AS id, COALESCE(kept.report_id, -1) AS report_id, \
          kept.region_code, kept.organization_id, kept.scope_alliance, kept.fs, kept.fe, kept.k, kept.k2, kept.asof, \
-         COALESCE(kept.rkey, '') AS rkey, kept.part_of, COALESCE(kept.dims, '') AS dims, kept.unit, kept.per, kept.spread, COALESCE(kept.event, FALSE) AS event, {columns} \
+         COALESCE(kept.rkey, '') AS rkey, kept.part_of, COALESCE(kept.dims, '') AS dims, kept.unit, kept.per, kept.spread, kept.ps, kept.pe, COALESCE(kept.event, FALSE) AS event, {columns} \
          FROM data_version d LEFT JOIN kept ON 1 = 1 WHERE d.id = 1 ORDER BY kept.id{limit}",
         columns = columns.join(", "),
     ));
@@ -135,7 +138,7 @@ pub async fn pool(
     let rows: Vec<Based> = store.fetch_all(&sql).await?;
     let base = rows.first().map_or(0, |r| r.base);
     let pool: Vec<PoolFigure> = rows.into_iter().map(|r| r.figure).filter(|f| f.id >= 0).collect();
-    let mut pool = if spec.per_unit { expand_per_unit(pool, window)? } else { pool };
+    let mut pool = if spec.per_unit { expand_per_unit(pool, window, spec.stock)? } else { pool };
     if spec.has_part_of && pool.iter().any(|f| f.part_of.is_some()) {
         link_subsets(store, spec, &mut pool).await?;
     }
@@ -207,6 +210,7 @@ async fn link_subsets(store: &Store, spec: &Spec, pool: &mut [PoolFigure]) -> St
 fn expand_per_unit(
     pool: Vec<PoolFigure>,
     (from, to): (Option<NaiveDate>, Option<NaiveDate>),
+    stock: bool,
 ) -> StoreResult<Vec<PoolFigure>> {
     use crate::domain::figures::{PerUnit, calendar_units};
     use chrono::Datelike;
@@ -219,13 +223,15 @@ fn expand_per_unit(
         let corrupt = || {
             crate::store::StoreError::Corrupt(format!(
                 "per-unit statement {} ({text:?}, {:?} to {:?})",
-                f.id, f.fs, f.fe
+                f.id, f.ps, f.pe
             ))
         };
         let per: PerUnit = text.parse().map_err(|_| corrupt())?;
-        let units = f.fs.zip(f.fe).and_then(|(s, e)| calendar_units(s, e, per)).ok_or_else(corrupt)?;
+        let units = f.ps.zip(f.pe).and_then(|(s, e)| calendar_units(s, e, per)).ok_or_else(corrupt)?;
         let average = f.spread.as_deref() == Some("AVERAGE") && units.len() > 1;
         for (start, end) in units {
+            // A level per unit is dated at the unit's end (§2.4); a flow covers the unit.
+            let (start, end) = if stock { (end, end) } else { (start, end) };
             if from.is_some_and(|d| start < d) || to.is_some_and(|d| end > d) {
                 continue;
             }

@@ -205,11 +205,11 @@ pub(super) fn candidates(
     };
     if let Some(from) = from {
         let p = sql.arg(Some(from));
-        wheres.push(format!("({start} >= {p}{})", per(format!("{end} >= {p}"))));
+        wheres.push(format!("({start} >= {p}{})", per(format!("t.period_end >= {p}"))));
     }
     if let Some(to) = to {
         let p = sql.arg(Some(to));
-        wheres.push(format!("({end} <= {p}{})", per(format!("{start} <= {p}"))));
+        wheres.push(format!("({end} <= {p}{})", per(format!("t.period_start <= {p}"))));
         if spec.periods_required {
             // Implied (a period never ends before it starts: a CHECK of the table), but it
             // bounds the scan of the (region, period start) index to the window's years
@@ -258,7 +258,7 @@ pub(super) fn candidates(
     }
     let select = format!(
         "SELECT {columns}, {part_of} AS part_of, t.dimensions AS dims, {unit} AS unit, {per} AS per, \
-         {spread} AS spread, {event} AS event, {ASOF} AS asof, \
+         {spread} AS spread, t.period_start AS ps, t.period_end AS pe, {event} AS event, {ASOF} AS asof, \
          COALESCE(p.report_key, '') AS rkey, {alliance_col} AS scope_alliance, {start} AS fs, {end} AS fe, \
          {key} AS k, {key2} AS k2 \
          FROM {table} t JOIN reports p ON p.id = t.report_id AND p.superseded_by IS NULL WHERE {wheres}",
@@ -276,8 +276,22 @@ pub(super) fn candidates(
 /// The columns of the figure table that the measures read (`kept.x` in their expressions; not
 /// the ones the candidate set computes, which the table need not have).
 fn measure_columns(spec: &Spec) -> Vec<&'static str> {
-    const COMPUTED: [&str; 12] =
-        ["scope_alliance", "fs", "fe", "k", "k2", "part_of", "dims", "unit", "per", "spread", "event", "rkey"];
+    const COMPUTED: [&str; 14] = [
+        "scope_alliance",
+        "fs",
+        "fe",
+        "k",
+        "k2",
+        "part_of",
+        "dims",
+        "unit",
+        "per",
+        "spread",
+        "ps",
+        "pe",
+        "event",
+        "rkey",
+    ];
     let mut columns = Vec::new();
     for expr in spec.measures.iter().flat_map(|m| [m.value, m.qualifier]) {
         for (at, _) in expr.match_indices("kept.") {
