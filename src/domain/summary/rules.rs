@@ -459,21 +459,9 @@ impl Verdict<'_> {
                 continue;
             }
             let row = &self.rows[i];
-            let part = parts.entry((row, f.region_code.as_deref(), f.report_id)).or_insert_with(|| PartRow {
-                base,
-                keys: row.clone(),
-                unit_region: f.region_code.clone(),
-                unit_report: Some(f.report_id),
-                m0: None,
-                m1: None,
-                m2: None,
-                m3: None,
-                m4: None,
-                m5: None,
-                m0_paired: None,
-                m1_paired: None,
-                qualifier_rank: Some(0),
-            });
+            let part = parts
+                .entry((row, f.region_code.as_deref(), f.report_id))
+                .or_insert_with(|| PartRow::empty(base, row.clone(), f.region_code.clone(), Some(f.report_id)));
             let add = |sum: &mut Option<f64>, v: Option<f64>| {
                 if let Some(v) = v {
                     *sum = Some(sum.unwrap_or(0.0) + v);
@@ -510,24 +498,7 @@ impl Verdict<'_> {
             .collect();
         empty.sort();
         empty.dedup();
-        let empty: Vec<PartRow> = empty
-            .into_iter()
-            .map(|row| PartRow {
-                base,
-                keys: row.clone(),
-                unit_region: None,
-                unit_report: None,
-                m0: None,
-                m1: None,
-                m2: None,
-                m3: None,
-                m4: None,
-                m5: None,
-                m0_paired: None,
-                m1_paired: None,
-                qualifier_rank: Some(0),
-            })
-            .collect();
+        let empty: Vec<PartRow> = empty.into_iter().map(|row| PartRow::empty(base, row.clone(), None, None)).collect();
         rows.extend(empty);
         rows
     }

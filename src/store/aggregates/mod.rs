@@ -194,6 +194,28 @@ pub struct PartRow {
     pub qualifier_rank: Option<i64>,
 }
 
+impl PartRow {
+    /// A part with no sums yet (EXACT until a term says otherwise), for one row and, when
+    /// given, one region and report.
+    pub fn empty(base: i64, keys: RowKey, unit_region: Option<String>, unit_report: Option<i64>) -> Self {
+        Self {
+            base,
+            keys,
+            unit_region,
+            unit_report,
+            m0: None,
+            m1: None,
+            m2: None,
+            m3: None,
+            m4: None,
+            m5: None,
+            m0_paired: None,
+            m1_paired: None,
+            qualifier_rank: Some(0),
+        }
+    }
+}
+
 /// Sums the uncontested figures of a summary (of a table with the `contested` flag) down to
 /// (row, region, report); returns the base version the statement saw and the rows.
 pub async fn uncontested_part(
